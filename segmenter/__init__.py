@@ -1,0 +1,46 @@
+"""Segmenter: dynamic audience segments over a contacts database.
+
+    import segmenter
+    seg = segmenter.connect()            # $SEGMENTER_DATABASE_URL, else sqlite:///segmenter.db
+    seg.create_segment("Active Inc", [{"field": "status", "operator": "equals", "value": "active"}])
+"""
+from __future__ import annotations
+
+import threading
+
+from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
+from .service import ImportReport, Segmenter, default_url
+
+__all__ = ["connect", "Segmenter", "ImportReport", "SegmenterError", "RuleError", "SegmentNotFound", "ContactError",
+           "list_segments", "create_segment", "get_segment_contacts"]
+
+_default: dict[str, Segmenter] = {}
+_default_lock = threading.Lock()
+
+
+def connect(url: str | None = None, *, user: str | None = None) -> Segmenter:
+    """Open (and migrate) a database: ``url`` or ``$SEGMENTER_DATABASE_URL`` or ``sqlite:///segmenter.db``."""
+    return Segmenter(url, user=user)
+
+
+def _default_segmenter() -> Segmenter:
+    url = default_url()
+    with _default_lock:
+        if url not in _default:
+            _default[url] = Segmenter(url)
+        return _default[url]
+
+
+def list_segments() -> list[dict]:
+    """Every saved segment on the default database, with its count as of now, ordered by id."""
+    return _default_segmenter().list_segments()
+
+
+def create_segment(name: str, rules: list) -> dict:
+    """Save a segment on the default database."""
+    return _default_segmenter().create_segment(name, rules)
+
+
+def get_segment_contacts(segment_id: int, *, limit: int | None = None, offset: int = 0) -> list[dict]:
+    """The contacts of a saved segment on the default database, as of now, ordered by id."""
+    return _default_segmenter().get_segment_contacts(segment_id, limit=limit, offset=offset)

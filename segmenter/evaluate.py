@@ -1,0 +1,201 @@
+"""The in-memory back end: checked rules → a boolean mask over the snapshot's rows.
+A text rule is evaluated once per distinct value and mapped back through the codes; each rule's mask is cached
+for the snapshot's version, so the funnel and a re-run with one rule edited reuse the others."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .operators import BoolPred, EmptyPred, RangePred, TextPred
+from .rules import Condition, Group, Node, Rules
+from .snapshot import DatetimeColumn, Snapshot, TextColumn, to_micros
+
+_CACHE_SIZE = 64
+
+
+def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
+    lowered = column.lowered()
+    v = pred.values[0]
+    if pred.kind == "equals":
+        hit = pc.equal(lowered, v)
+    elif pred.kind == "contains":
+        hit = pc.match_substring(lowered, v)
+    elif pred.kind == "starts_with":
+        hit = pc.starts_with(lowered, v)
+    elif pred.kind == "ends_with":
+        hit = pc.ends_with(lowered, v)
+    else:
+        hit = pc.is_in(lowered, value_set=pa.array(pred.values, type=pa.large_string()))
+    per_value = hit.to_numpy(zero_copy_only=False) if len(lowered) else np.zeros(0, dtype=bool)
+    # Code -1 (empty) reads the extra False at the end.
+    return np.append(per_value.astype(bool), False)[column.codes]
+
+
+def _range(values: np.ndarray, pred: RangePred, empty: np.ndarray, convert) -> np.ndarray:
+    mask = ~empty
+    if pred.lo is not None:
+        lo = convert(pred.lo)
+        mask &= (values >= lo) if pred.lo_inclusive else (values > lo)
+    if pred.hi is not None:
+        hi = convert(pred.hi)
+        mask &= (values <= hi) if pred.hi_inclusive else (values < hi)
+    return mask
+
+
+def _positive(column, pred) -> np.ndarray:
+    """Where the predicate holds; always False on empty fields."""
+    if isinstance(pred, TextPred):
+        return _text_values(column, pred)
+    if isinstance(pred, RangePred):
+        convert = to_micros if isinstance(column, DatetimeColumn) else float
+        return _range(column.values, pred, column.empty(), convert)
+    if isinstance(pred, BoolPred):
+        return column.values == int(pred.value)
+    raise TypeError(pred)  # pragma: no cover
+
+
+class MaskCache:
+    """Masks of single rules for one snapshot version (an LRU of a few dozen)."""
+
+    def __init__(self):
+        self.version = None
+        self.masks: OrderedDict = OrderedDict()
+
+    def get(self, snapshot: Snapshot, key, compute) -> np.ndarray:
+        if self.version != snapshot.version:
+            self.masks.clear()
+            self.version = snapshot.version
+        mask = self.masks.get(key)
+        if mask is None:
+            mask = compute()
+            self.masks[key] = mask
+            if len(self.masks) > _CACHE_SIZE:
+                self.masks.popitem(last=False)
+        else:
+            self.masks.move_to_end(key)
+        return mask
+
+
+def condition_mask(cond: Condition, snap: Snapshot, now: dt.datetime, cache: MaskCache | None = None) -> np.ndarray:
+    pred = cond.pred(now)
+
+    def compute():
+        if cond.field == "id":
+            column_empty = np.zeros(len(snap.ids), dtype=bool)
+            hit = _range(snap.ids, pred, column_empty, float) if isinstance(pred, RangePred) else column_empty
+        else:
+            column = snap.columns[cond.field]
+            hit = column.empty() if isinstance(pred, EmptyPred) else _positive(column, pred)
+        return ~hit if cond.negate else hit
+
+    if cache is None:
+        return compute()
+    return cache.get(snap, (cond.field, cond.operator.key, pred), compute)
+
+
+def node_mask(node: Node, snap: Snapshot, now: dt.datetime, cache: MaskCache | None = None) -> np.ndarray:
+    if isinstance(node, Group):
+        masks = [node_mask(m, snap, now, cache) for m in node.members]
+        return np.logical_or.reduce(masks) if node.match == "any" else np.logical_and.reduce(masks)
+    return condition_mask(node, snap, now, cache)
+
+
+def rules_mask(rules: Rules, snap: Snapshot, now: dt.datetime, cache: MaskCache | None = None) -> np.ndarray:
+    """Rows that match every top-level rule, deleted rows excluded."""
+    mask = snap.alive.copy()
+    for node in rules.nodes:
+        mask &= node_mask(node, snap, now, cache)
+    return mask
+
+
+def funnel(rules: Rules, snap: Snapshot, now: dt.datetime, cache: MaskCache | None = None) -> list[int]:
+    """How many contacts are left after each top-level rule, in order."""
+    mask = snap.alive.copy()
+    counts = []
+    for node in rules.nodes:
+        mask &= node_mask(node, snap, now, cache)
+        counts.append(int(mask.sum()))
+    return counts
+
+
+class MemoryBackend:
+    """Answers counts, pages and exports from the in-memory snapshot, refreshed before every evaluation."""
+
+    name = "memory"
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.cache = MaskCache()
+
+    def positions(self, rules: Rules, now: dt.datetime) -> np.ndarray:
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            return np.flatnonzero(rules_mask(rules, self.snapshot, now, self.cache))
+
+    def count(self, rules: Rules, now: dt.datetime) -> int:
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            return int(np.count_nonzero(rules_mask(rules, self.snapshot, now, self.cache)))
+
+    def funnel(self, rules: Rules, now: dt.datetime) -> list[int]:
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            return funnel(rules, self.snapshot, now, self.cache)
+
+    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]:
+        with self.snapshot.lock:
+            positions = self.positions(rules, now)
+            end = None if limit is None else offset + limit
+            return self.snapshot.records(positions[offset:end])
+
+    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000):
+        """The matching contacts as DataFrames of at most ``batch`` rows, in id order."""
+        with self.snapshot.lock:
+            ids = self.snapshot.ids[self.positions(rules, now)]
+        for start in range(0, len(ids), batch):
+            with self.snapshot.lock:
+                pos = self.snapshot.positions_of(ids[start:start + batch])
+                frame = self.snapshot.frame(pos[pos >= 0])
+            yield frame
+
+    def total(self) -> int:
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            return self.snapshot.alive_count
+
+    def record(self, contact_id: int) -> dict | None:
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            pos = self.snapshot.positions_of(np.array([contact_id]))
+            return self.snapshot.records(pos)[0] if pos[0] >= 0 else None
+
+    def find_email(self, email: str) -> dict | None:
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            column = self.snapshot.columns["email"]
+            code = column.lookup.get(email.strip().lower())
+            if code is None:
+                return None
+            hits = np.flatnonzero((column.codes == code) & self.snapshot.alive)
+            return self.snapshot.records(hits[:1])[0] if len(hits) else None
+
+    def top_values(self, field: str, limit: int) -> list[str]:
+        """The most common values of a text field (suggestions for `in` lists)."""
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            column = self.snapshot.columns.get(field)
+            if not isinstance(column, TextColumn):
+                return []
+            codes = column.codes[self.snapshot.alive]
+            counts = np.bincount(codes[codes >= 0], minlength=len(column.dictionary))
+            top = np.argsort(-counts, kind="stable")[:limit]
+            return [column.dictionary[i] for i in top if counts[i] > 0]
+
+    def catalogue(self):
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            return self.snapshot.catalogue

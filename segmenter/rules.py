@@ -1,0 +1,256 @@
+"""Parse and validate rules: plain JSON data in, a tree of checked conditions and groups out.
+Errors name the rule's position (``rule 2``, ``rule 3.1``), its field and operator, and the valid choices."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field as PydField
+
+from .errors import RuleError
+from .fields import Catalogue
+from .operators import NONE, OPERATORS, Operator, Pred, ValueProblem, operators_for
+
+MAX_RULES = 100
+MAX_DEPTH = 3  # groups inside the top-level array
+
+
+# ---- the schema, as pydantic models (the HTTP API's OpenAPI schema comes from these) ------------------------
+
+class RuleModel(BaseModel):
+    """One condition on one field."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"field": "status", "operator": "equals", "value": "active"}]})
+    field: str = PydField(description="A field name from GET /api/fields (core or custom).")
+    operator: str = PydField(description="An operator valid for the field's type; see docs/rules.md.")
+    value: Any = PydField(None, description="What the operator takes: string, list, number, date, [A, B], or none.")
+
+
+class GroupModel(BaseModel):
+    """Rules combined with AND (`all`) or OR (`any`); groups nest up to three levels."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"match": "any", "rules": [
+        {"field": "company", "operator": "contains", "value": "Inc"},
+        {"field": "company", "operator": "contains", "value": "LLC"}]}]})
+    match: Literal["any", "all"]
+    rules: list[Union["GroupModel", RuleModel]] = PydField(min_length=1)
+
+
+RulesModel = list[Union[GroupModel, RuleModel]]
+
+
+# ---- the checked tree ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Condition:
+    position: str  # "2", "3.1"
+    field: str
+    field_type: str
+    operator: Operator
+    value: Any  # checked value (dates as date, datetimes as aware UTC datetime)
+    raw: dict  # the canonical JSON form
+
+    def pred(self, now: dt.datetime) -> Pred:
+        return self.operator.forms[self.field_type].build(self.value, now)
+
+    @property
+    def negate(self) -> bool:
+        return self.operator.negate
+
+
+@dataclass(frozen=True)
+class Group:
+    position: str
+    match: str  # any | all
+    members: tuple["Node", ...]
+    raw: dict
+
+
+Node = Union[Condition, Group]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Validated rules: the top-level nodes (all must match) and the canonical JSON to store."""
+    nodes: tuple[Node, ...]
+    canonical: list
+
+    def conditions(self) -> list[Condition]:
+        out: list[Condition] = []
+
+        def walk(nodes):
+            for n in nodes:
+                if isinstance(n, Group):
+                    walk(n.members)
+                else:
+                    out.append(n)
+        walk(self.nodes)
+        return out
+
+
+def _kind(raw: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(raw), "a number" if isinstance(raw, (int, float)) else type(raw).__name__)
+
+
+def _canonical_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_canonical_value(v) for v in value]
+    return value
+
+
+class _Checker:
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self.problems: list[str] = []
+        self.count = 0
+
+    def node(self, raw: Any, pos: str, depth: int) -> Node | None:
+        if isinstance(raw, dict) and ("match" in raw or ("rules" in raw and "field" not in raw)):
+            return self.group(raw, pos, depth)
+        if isinstance(raw, (RuleModel, GroupModel)):
+            return self.node(raw.model_dump(exclude_unset=True), pos, depth)
+        return self.condition(raw, pos)
+
+    def group(self, raw: dict, pos: str, depth: int) -> Group | None:
+        if depth > MAX_DEPTH:
+            self.problems.append(f"rule {pos}: groups nest at most {MAX_DEPTH} levels deep")
+            return None
+        extra = sorted(set(raw) - {"match", "rules"})
+        if extra:
+            self.problems.append(f"rule {pos}: unknown key '{extra[0]}' in a group; expected: match, rules")
+        match = raw.get("match")
+        if match not in ("any", "all"):
+            self.problems.append(f"rule {pos}: group match must be 'any' or 'all', got {match!r}")
+        members = raw.get("rules")
+        if not isinstance(members, list) or not members:
+            self.problems.append(f"rule {pos}: a group needs at least one rule in 'rules'")
+            return None
+        nodes = [self.node(m, f"{pos}.{i}", depth + 1) for i, m in enumerate(members, 1)]
+        if any(n is None for n in nodes) or match not in ("any", "all"):
+            return None
+        canonical = {"match": match, "rules": [n.raw for n in nodes]}
+        return Group(pos, match, tuple(nodes), canonical)
+
+    def condition(self, raw: Any, pos: str) -> Condition | None:
+        self.count += 1
+        where = f"rule {pos}"
+        if not isinstance(raw, dict):
+            self.problems.append(f"{where}: must be an object with field, operator and value, got {_kind(raw)}")
+            return None
+        extra = sorted(set(raw) - {"field", "operator", "value"})
+        if extra:
+            self.problems.append(f"{where}: unknown key '{extra[0]}'; expected: field, operator, value")
+            return None
+        name, key = raw.get("field"), raw.get("operator")
+        field = self.catalogue.get(name) if isinstance(name, str) else None
+        if field is None:
+            self.problems.append(f"{where}: unknown field {name!r}; expected one of: {', '.join(self.catalogue.names)}")
+            return None
+        valid = operators_for(field.type)
+        op = OPERATORS.get(key) if isinstance(key, str) else None
+        if op is None:
+            self.problems.append(f"{where}: unknown operator {key!r} for {field.type} field '{name}'; "
+                                 f"expected one of: {', '.join(valid)}")
+            return None
+        if field.type not in op.forms:
+            self.problems.append(f"{where}: operator '{key}' is not valid for {field.type} field '{name}'; "
+                                 f"expected one of: {', '.join(valid)}")
+            return None
+        form = op.forms[field.type]
+        value = raw.get("value")
+        about = f"{where}: operator '{key}' on {field.type} field '{name}'"
+        if form.value is NONE:
+            if value is not None:
+                self.problems.append(f"{about} takes no value, got {value!r}")
+                return None
+            return Condition(pos, name, field.type, op, None, {"field": name, "operator": key})
+        if value is None:
+            self.problems.append(f"{about} needs a value: {form.value.description}")
+            return None
+        try:
+            checked = form.value.parse(value)
+        except ValueProblem as exc:
+            self.problems.append(f"{about} {exc}")
+            return None
+        return Condition(pos, name, field.type, op, checked,
+                         {"field": name, "operator": key, "value": _canonical_value(checked)
+                          if not isinstance(value, str) else value})
+
+
+def validate_rules(raw: Any, catalogue: Catalogue) -> Rules:
+    """Check rules against the catalogue; raise RuleError listing every problem, or return the checked tree."""
+    if isinstance(raw, str):
+        raise RuleError("rules must be a JSON array of rules, got a string")
+    if isinstance(raw, tuple):
+        raw = list(raw)
+    if not isinstance(raw, list):
+        raise RuleError(f"rules must be a JSON array of rules, got {_kind(raw)}")
+    checker = _Checker(catalogue)
+    nodes = [checker.node(r, str(i), 1) for i, r in enumerate(raw, 1)]
+    if checker.count > MAX_RULES:
+        checker.problems.insert(0, f"too many rules: {checker.count}; at most {MAX_RULES} are allowed "
+                                   "(counting the rules inside groups)")
+    if checker.problems:
+        raise RuleError(checker.problems)
+    return Rules(tuple(nodes), [n.raw for n in nodes])
+
+
+MAX_NAME = 200
+
+
+def validate_name(name: Any) -> str:
+    """A segment name: 1–200 characters after trimming."""
+    if not isinstance(name, str):
+        raise RuleError(f"name must be a string, got {_kind(name)}")
+    text = name.strip()
+    if not text:
+        raise RuleError("name must not be empty")
+    if len(text) > MAX_NAME:
+        raise RuleError(f"name is {len(text):,} characters; at most {MAX_NAME} are allowed")
+    return text
+
+
+# ---- plain English ---------------------------------------------------------------------------------------------
+
+def _say_value(value: Any) -> str:
+    if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            return ", ".join(f"'{v}'" for v in value)
+        return " and ".join(str(v) for v in value)
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
+def describe(rules: list | Rules, top: bool = True) -> str:
+    """Canonical rules → plain English: ``status is 'active' and company contains 'Inc'``."""
+    canonical = rules.canonical if isinstance(rules, Rules) else rules
+    if not canonical:
+        return "all contacts" if top else ""
+    parts = []
+    for r in canonical:
+        if "match" in r:
+            joiner = " or " if r["match"] == "any" else " and "
+            inner = joiner.join(describe([m], top=False) for m in r["rules"])
+            parts.append(f"({inner})" if len(r["rules"]) > 1 else inner)
+        else:
+            op = OPERATORS.get(r.get("operator"))
+            label = op.label if op else str(r.get("operator"))
+            if op and op.key in ("in_last_days", "more_than_days_ago"):
+                label = "is in the last" if op.key == "in_last_days" else "is more than"
+                tail = " days" if op.key == "in_last_days" else " days ago"
+                parts.append(f"{r['field']} {label} {r.get('value')}{tail}")
+                continue
+            text = f"{r['field']} {label}"
+            value = r.get("value")
+            if op and op.key == "between" and isinstance(value, list) and len(value) == 2:
+                text += f" {_say_value(value[0])} and {_say_value(value[1])}"
+            elif value is not None:
+                text += " " + _say_value(value)
+            parts.append(text)
+    return " and ".join(parts)

@@ -1,0 +1,359 @@
+"""The Segmenter class: what ``segmenter.connect()`` returns, and what the CLI, HTTP API and app call."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, NamedTuple
+
+import pandas as pd
+
+from . import csvio, store
+from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
+from .evaluate import MemoryBackend
+from .fields import Catalogue, check_custom_name, python_type_of
+from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
+from .reference import explain as explain_rules
+from .rules import Rules, validate_name, validate_rules
+from .snapshot import Snapshot
+from .values import UTC, coerce_bool, coerce_datetime, coerce_number, format_datetime
+
+DEFAULT_URL = "sqlite:///segmenter.db"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+CORE_COLUMNS = ["id", "email", "name", "company", "status", "created_at"]
+
+
+def default_url() -> str:
+    return os.environ.get("SEGMENTER_DATABASE_URL") or DEFAULT_URL
+
+
+class RejectedRow(NamedTuple):
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: contacts inserted, contacts updated, rows rejected (line + reason), fields created."""
+    inserted: int = 0
+    updated: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    new_fields: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"inserted": self.inserted, "updated": self.updated, "new_fields": self.new_fields,
+                "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected]}
+
+
+def _json_ready(record: dict) -> dict:
+    return {k: format_datetime(v) if isinstance(v, dt.datetime) else v for k, v in record.items()}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name.lower())
+
+
+class Segmenter:
+    """Segments over one contacts database. Every answer is computed from the data as it is now."""
+
+    def __init__(self, url: str | None = None, *, user: str | None = None):
+        self.url = url or default_url()
+        store.check_url(self.url)
+        self.user = user or os.environ.get("SEGMENTER_USER") or None
+        try:
+            self.engine = store.make_engine(self.url)
+            store.migrate(self.engine)
+        except SegmenterError:
+            raise
+        except Exception as exc:  # a bad URL or an unreachable server: say so, no traceback at the edge
+            raise SegmenterError(f"cannot open database {self.safe_url}: {exc.__class__.__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        self.snapshot = Snapshot(self.engine)
+        self.backend = MemoryBackend(self.snapshot)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden."""
+        from sqlalchemy.engine import make_url
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return "<invalid url>"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- fields and rules ----
+    def catalogue(self) -> Catalogue:
+        return self.backend.catalogue()
+
+    def fields(self) -> list[dict]:
+        """Every filterable field: ``{"name", "type", "custom"}``, core fields first."""
+        return [f.as_dict() for f in self.catalogue()]
+
+    def validate(self, rules: Any) -> Rules:
+        """Check rules against the current fields; RuleError names every problem."""
+        if isinstance(rules, Rules):
+            return rules
+        return validate_rules(rules, self.catalogue())
+
+    # ---- evaluation ----
+    def count(self, rules: Any) -> int:
+        """How many contacts match the rules now (a preview: nothing is saved)."""
+        return self.backend.count(self.validate(rules), _now())
+
+    def funnel(self, rules: Any) -> list[dict]:
+        """Contacts left after each top-level rule in turn: ``[{"rule", "position", "count"}]``."""
+        from .rules import describe
+        checked = self.validate(rules)
+        counts = self.backend.funnel(checked, _now())
+        return [{"position": n.position, "rule": describe([n.raw]), "count": c} for n, c in zip(checked.nodes, counts)]
+
+    def match(self, rules: Any) -> pd.DataFrame:
+        """The matching contacts as a DataFrame (core columns, then custom fields), ordered by id."""
+        checked = self.validate(rules)
+        frames = list(self.backend.frames(checked, _now()))
+        if frames:
+            return pd.concat(frames, ignore_index=True)
+        return self.backend.snapshot.frame([])
+
+    def contacts(self, rules: Any, *, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """A page of the contacts matching the rules, JSON-ready, ordered by id."""
+        limit, offset = _check_page(limit, offset)
+        return [_json_ready(r) for r in self.backend.page(self.validate(rules), _now(), limit, offset)]
+
+    def explain(self, rules: Any, email: str) -> dict:
+        """Why a contact is in or out: each top-level rule with whether this contact passes it."""
+        checked = self.validate(rules)
+        contact = self.backend.find_email(email)
+        if contact is None:
+            raise ContactError(f"no contact has the email {email.strip().lower()!r}")
+        now = _now()
+        from .reference import matches
+        return {"contact": _json_ready(contact), "matches": matches(checked, contact, now),
+                "rules": explain_rules(checked, contact, now)}
+
+    def total_contacts(self) -> int:
+        return self.backend.total()
+
+    def suggestions(self, field: str, limit: int = 50) -> list[str]:
+        """Common values of a text field, most common first."""
+        return self.backend.top_values(field, limit)
+
+    # ---- segments ----
+    def _segment_out(self, seg: dict, now: dt.datetime | None = None) -> dict:
+        try:
+            count = self.backend.count(self.validate(seg["rules"]), now or _now())
+        except RuleError:  # a field it names was removed by hand: show the segment, count nothing
+            count = None
+        return {"id": seg["id"], "name": seg["name"], "rules": seg["rules"], "contacts_count": count,
+                "created_at": format_datetime(seg["created_at"]), "updated_at": format_datetime(seg["updated_at"]),
+                "created_by": seg["created_by"], "updated_by": seg["updated_by"]}
+
+    def list_segments(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            segments = store.list_segments(conn)
+        now = _now()
+        return [self._segment_out(s, now) for s in segments]
+
+    def get_segment(self, segment_id: int) -> dict:
+        with self.engine.connect() as conn:
+            return self._segment_out(store.get_segment(conn, _segment_id(segment_id)))
+
+    def create_segment(self, name: str, rules: Any) -> dict:
+        name = validate_name(name)
+        checked = self.validate(rules)
+        with store.writing(self.engine) as conn:
+            new_id = store.insert_segment(conn, name, checked.canonical, self.user, _now())
+        return self.get_segment(new_id)
+
+    def update_segment(self, segment_id: int, *, name: str | None = None, rules: Any = None) -> dict:
+        segment_id = _segment_id(segment_id)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = validate_name(name)
+        if rules is not None:
+            changes["rules"] = self.validate(rules).canonical
+        with store.writing(self.engine) as conn:
+            if changes:
+                store.update_segment(conn, segment_id, changes, self.user, _now())
+            else:
+                store.get_segment(conn, segment_id)
+        return self.get_segment(segment_id)
+
+    def delete_segment(self, segment_id: int) -> None:
+        with store.writing(self.engine) as conn:
+            store.delete_segment(conn, _segment_id(segment_id))
+
+    def _rules_of(self, segment_id_or_rules: Any) -> Rules:
+        if isinstance(segment_id_or_rules, (list, tuple, Rules)):
+            return self.validate(segment_id_or_rules)
+        with self.engine.connect() as conn:
+            return self.validate(store.get_segment(conn, _segment_id(segment_id_or_rules))["rules"])
+
+    def get_segment_contacts(self, segment_id: int, *, limit: int | None = None, offset: int = 0) -> list[dict]:
+        return self.contacts(self._rules_of(_segment_id(segment_id)), limit=limit, offset=offset)
+
+    def export_csv(self, segment_id_or_rules: Any, dest: Any) -> int:
+        """Write the matching contacts to ``dest`` (a path or a text file object) as CSV; returns rows written."""
+        return csvio.write_csv(dest, self.export_columns(), self.export_frames(segment_id_or_rules))
+
+    def export_columns(self) -> list[str]:
+        return CORE_COLUMNS + [f.name for f in self.catalogue().custom]
+
+    def export_frames(self, segment_id_or_rules: Any, batch: int = 50_000):
+        rules = self._rules_of(segment_id_or_rules)
+        return self.backend.frames(rules, _now(), batch)
+
+    # ---- contacts ----
+    def add_contacts(self, records: Iterable[dict]) -> list[int]:
+        """Upsert by email; returns ids in input order. Any invalid record rejects the whole call."""
+        if isinstance(records, dict) or not isinstance(records, Iterable):
+            raise ContactError("records must be a list of dicts")
+        records = list(records)
+        catalogue = self.catalogue()
+        checked, new_fields, problems = _check_records(records, catalogue)
+        if problems:
+            raise ContactError(problems)
+        ids, _inserted = self._write(checked, new_fields)
+        return ids
+
+    def _write(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
+        now = _now()
+        with store.writing(self.engine) as conn:
+            catalogue = store.load_catalogue(conn)
+            new_fields = {k: v for k, v in new_fields.items() if k not in catalogue}
+            store.add_custom_fields(conn, new_fields, now)
+            catalogue = store.load_catalogue(conn)
+            known = store.existing_ids(conn, catalogue, list({r["email"] for r in records}))
+            seen = set(known)
+            inserted = 0
+            for r in records:
+                if r["email"] not in seen:
+                    seen.add(r["email"])
+                    inserted += 1
+                    r.setdefault("created_at", now)
+            ids = store.upsert_contacts(conn, catalogue, records)
+            if len(ids) > 50_000:
+                store.prune_changes(conn)
+        return ids, inserted
+
+    def preview_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
+                    max_bytes: int | None = None):
+        """What an import would do, before anything is written: column plan, new fields and their types."""
+        return csvio.plan_csv(source, _known_types(self.catalogue()), mapping, dayfirst, max_bytes)
+
+    def import_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
+                   max_bytes: int | None = None) -> ImportReport:
+        """Import a CSV: valid rows in one transaction, every rejected row reported with its line and reason."""
+        parsed = csvio.parse_csv(source, _known_types(self.catalogue()), mapping, dayfirst, max_bytes)
+        report = ImportReport(rejected=[RejectedRow(n, r) for n, r in parsed.rejected],
+                              new_fields=dict(parsed.plan.new_fields))
+        records = [rec for _line, rec in parsed.rows]
+        if records:
+            _ids, inserted = self._write(records, dict(parsed.plan.new_fields))
+            report.inserted, report.updated = inserted, len(records) - inserted
+        return report
+
+
+# ---- checking records -------------------------------------------------------------------------------------------
+
+_COERCE = {NUMBER: coerce_number, DATETIME: coerce_datetime, BOOLEAN: coerce_bool}
+
+
+def _known_types(catalogue: Catalogue) -> dict[str, str]:
+    return {f.name: f.type for f in catalogue if f.name != "id"}
+
+
+def _coerce(field_type: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if field_type == TEXT:
+        if not isinstance(value, str):
+            raise ValueError(f"expects text, got {value!r}")
+        return value.strip() or None
+    try:
+        return _COERCE[field_type](value)
+    except ValueError:
+        raise ValueError(f"expects a {field_type}, got {value!r}") from None
+
+
+def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
+    """Typed copies of the records, the custom fields they create, and every problem found."""
+    by_key = {_key(f.name): f.name for f in catalogue}
+    types = {f.name: f.type for f in catalogue}
+    new_fields: dict[str, str] = {}
+    out, problems = [], []
+    for i, rec in enumerate(records, 1):
+        if not isinstance(rec, dict):
+            problems.append(f"record {i}: must be a dict of field → value, got {type(rec).__name__}")
+            continue
+        email = rec.get("email")
+        label = f"record {i}" + (f" ({email.strip()})" if isinstance(email, str) and email.strip() else "")
+        row: dict[str, Any] = {}
+        for key, value in rec.items():
+            if not isinstance(key, str):
+                problems.append(f"{label}: field names must be text, got {key!r}")
+                continue
+            name = key if key in types else by_key.get(_key(key)) or csvio.snake_case(key)
+            if name == "id":
+                continue  # the store assigns ids
+            if name not in types and name not in new_fields:
+                reason = check_custom_name(name)
+                ftype = python_type_of(value)
+                if reason:
+                    problems.append(f"{label}: field {key!r}: {reason}")
+                    continue
+                if ftype is None and value is not None:
+                    problems.append(f"{label}: field {key!r}: cannot store a {type(value).__name__}")
+                    continue
+                if ftype is None:
+                    continue  # a new field with no value tells no type; nothing to store
+                new_fields[name] = ftype
+            ftype = types.get(name) or new_fields[name]
+            try:
+                row[name] = _coerce(ftype, value)
+            except ValueError as exc:
+                problems.append(f"{label}: field '{name}' {exc}")
+        email = row.get("email")
+        if not isinstance(email, str) or not email:
+            problems.append(f"{label}: field 'email' is required")
+            continue
+        email = email.strip().lower()
+        if not EMAIL_RE.match(email):
+            problems.append(f"{label}: field 'email' {email!r} does not look like an address (local@domain.tld)")
+            continue
+        row["email"] = email
+        if row.get("created_at", 0) is None:
+            del row["created_at"]  # created_at is never cleared
+        out.append(row)
+    return out, new_fields, problems
+
+
+def _segment_id(value: Any) -> int:
+    if isinstance(value, bool):
+        raise SegmentNotFound(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise SegmentNotFound(value)
+
+
+def _check_page(limit: Any, offset: Any) -> tuple[int | None, int]:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise SegmenterError(f"limit must be a whole number >= 0, got {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise SegmenterError(f"offset must be a whole number >= 0, got {offset!r}")
+    return limit, offset

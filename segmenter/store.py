@@ -1,0 +1,232 @@
+"""The database: engine set-up, migrations on connect, and the repository of contacts, custom fields,
+segments and the change log. Functions take an engine or connection and return plain data."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .errors import SegmenterError, SegmentNotFound
+from .fields import Catalogue, Field
+from .models import ContactChange, CustomField, Segment, contacts_table, custom_column
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_MS = 30_000
+
+
+def _py_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets WAL, a busy timeout, Unicode ``py_lower`` and IMMEDIATE writes."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+        dbapi_conn.create_function("py_lower", 1, _py_lower, deterministic=True)
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        # Writers take the lock up front so two writers queue on the busy timeout instead of failing mid-way.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (IMMEDIATE on SQLite): committed on success, rolled back on any error."""
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        yield conn
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; a no-op when it is there already."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    with writing(engine) as conn:
+        if conn.dialect.name == "postgresql":  # two processes starting at once migrate one after the other
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74151)")
+        if MigrationContext.configure(conn).get_current_revision() != head:
+            command.upgrade(_alembic_config(conn), "head")
+
+
+# ---- custom fields ---------------------------------------------------------------------------------------------
+
+def load_catalogue(conn: Connection) -> Catalogue:
+    rows = conn.execute(select(CustomField.name, CustomField.type).order_by(CustomField.created_at, CustomField.name))
+    return Catalogue([Field(n, t, True) for n, t in rows])
+
+
+def add_custom_fields(conn: Connection, new: dict[str, str], now: dt.datetime) -> None:
+    """Declare custom fields and add their columns (inside the caller's transaction)."""
+    if not new:
+        return
+    ops = Operations(MigrationContext.configure(conn))
+    for i, (name, field_type) in enumerate(new.items()):
+        ops.add_column("contacts", custom_column(name, field_type))
+        # A microsecond apart, so the catalogue lists fields in the order they were given.
+        conn.execute(insert(CustomField).values(name=name, type=field_type, created_at=now + dt.timedelta(microseconds=i)))
+    # A new column changes every row's shape: tell every snapshot to reload.
+    conn.execute(insert(ContactChange).values(contact_id=None))
+
+
+def table_for(catalogue: Catalogue):
+    return contacts_table([(f.name, f.type) for f in catalogue.custom])
+
+
+# ---- contacts --------------------------------------------------------------------------------------------------
+
+def existing_ids(conn: Connection, catalogue: Catalogue, emails: list[str]) -> dict[str, int]:
+    table = table_for(catalogue)
+    found: dict[str, int] = {}
+    for i in range(0, len(emails), 500):
+        chunk = emails[i:i + 500]
+        found.update({e: n for n, e in conn.execute(select(table.c.id, table.c.email).where(table.c.email.in_(chunk)))})
+    return found
+
+
+def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict]) -> list[int]:
+    """Insert or update by email, in order (a later record with the same email wins). Records are checked and
+    typed already; a key present in a record is written (None clears it), an absent key is left alone."""
+    table = table_for(catalogue)
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ids: list[int] = []
+    batch: list[dict] = []
+    batch_keys: tuple | None = None
+
+    def flush():
+        if not batch:
+            return
+        stmt = dialect_insert(table)
+        update_cols = {k: stmt.excluded[k] for k in batch_keys if k != "email"}
+        if update_cols:
+            stmt = stmt.on_conflict_do_update(index_elements=["email"], set_=update_cols)
+        else:
+            stmt = stmt.on_conflict_do_update(index_elements=["email"], set_={"email": stmt.excluded.email})
+        result = conn.execute(stmt.returning(table.c.id, sort_by_parameter_order=True), batch)
+        ids.extend(r[0] for r in result)
+        batch.clear()
+
+    for rec in records:
+        keys = tuple(sorted(rec))
+        # One statement per run of records with the same keys; an email repeated within a run goes alone so that
+        # ON CONFLICT never meets the same row twice in one statement.
+        if keys != batch_keys or len(batch) >= 2_000 or any(r["email"] == rec["email"] for r in batch[-1:]):
+            flush()
+            batch_keys = keys
+        batch.append(rec)
+    flush()
+    return ids
+
+
+def count_contacts(conn: Connection) -> int:
+    return conn.execute(text("SELECT count(*) FROM contacts")).scalar_one()
+
+
+def change_watermark(conn: Connection) -> int:
+    return conn.execute(select(func.coalesce(func.max(ContactChange.seq), 0))).scalar_one()
+
+
+def changes_since(conn: Connection, seq: int, limit: int) -> tuple[int, set[int] | None]:
+    """(newest seq, ids changed after ``seq``), or ids None when a full reload is due (too many changes, a
+    schema change, or the log was pruned past ``seq``)."""
+    top = change_watermark(conn)
+    if top <= seq:
+        return top, set()
+    if top - seq > limit:
+        return top, None
+    oldest = conn.execute(select(func.min(ContactChange.seq))).scalar_one()
+    if oldest is None or oldest > seq + 1:
+        return top, None
+    rows = conn.execute(select(ContactChange.contact_id).where(ContactChange.seq > seq, ContactChange.seq <= top))
+    ids: set[int] = set()
+    for (cid,) in rows:
+        if cid is None:
+            return top, None
+        ids.add(cid)
+    return top, ids
+
+
+def prune_changes(conn: Connection, keep: int = 100_000) -> None:
+    """Drop all but the newest ``keep`` change rows (a snapshot older than that reloads in full)."""
+    top = change_watermark(conn)
+    if top > keep:
+        conn.execute(delete(ContactChange).where(ContactChange.seq <= top - keep))
+
+
+# ---- segments --------------------------------------------------------------------------------------------------
+
+def _segment_dict(s: Segment) -> dict[str, Any]:
+    return {"id": s.id, "name": s.name, "rules": s.rules, "created_at": s.created_at, "updated_at": s.updated_at,
+            "created_by": s.created_by, "updated_by": s.updated_by}
+
+
+_SEGMENT_COLS = (Segment.id, Segment.name, Segment.rules, Segment.created_at, Segment.updated_at,
+                 Segment.created_by, Segment.updated_by)
+
+
+def list_segments(conn: Connection) -> list[dict]:
+    return [dict(r._mapping) for r in conn.execute(select(*_SEGMENT_COLS).order_by(Segment.id))]
+
+
+def get_segment(conn: Connection, segment_id: int) -> dict:
+    row = conn.execute(select(*_SEGMENT_COLS).where(Segment.id == segment_id)).first()
+    if row is None:
+        raise SegmentNotFound(segment_id)
+    return dict(row._mapping)
+
+
+def insert_segment(conn: Connection, name: str, rules: list, user: str | None, now: dt.datetime) -> int:
+    return conn.execute(insert(Segment).values(name=name, rules=rules, created_at=now, updated_at=now,
+                                               created_by=user, updated_by=user).returning(Segment.id)).scalar_one()
+
+
+def update_segment(conn: Connection, segment_id: int, changes: dict, user: str | None, now: dt.datetime) -> None:
+    result = conn.execute(update(Segment).where(Segment.id == segment_id)
+                          .values(**changes, updated_at=now, updated_by=user))
+    if result.rowcount == 0:
+        raise SegmentNotFound(segment_id)
+
+
+def delete_segment(conn: Connection, segment_id: int) -> None:
+    if conn.execute(delete(Segment).where(Segment.id == segment_id)).rowcount == 0:
+        raise SegmentNotFound(segment_id)
+
+
+def check_url(url: str) -> None:
+    if "://" not in url:
+        raise SegmenterError(f"database URL {url!r} is not a URL (e.g. sqlite:///segmenter.db or "
+                             "postgresql+psycopg://user@host/db)")

@@ -1,0 +1,105 @@
+"""Parsing and formatting of field values shared by rules, records and CSV: UTC datetimes, numbers, booleans."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+UTC = dt.timezone.utc
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime: naive values are taken as UTC, offsets are converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def is_date_text(text: str) -> bool:
+    """True for a plain ``YYYY-MM-DD`` date."""
+    return bool(_DATE_RE.match(text))
+
+
+def parse_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` → date; ValueError otherwise."""
+    if not is_date_text(text):
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+    return dt.date.fromisoformat(text)
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """``YYYY-MM-DD`` or ISO 8601 with or without offset (``Z`` allowed) → aware UTC datetime."""
+    s = text.strip()
+    if is_date_text(s):
+        d = dt.date.fromisoformat(s)
+        return dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
+        raise ValueError(f"{text!r} is not a date or ISO 8601 datetime")
+    try:
+        return to_utc(dt.datetime.fromisoformat(s.replace("z", "Z")))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid ISO 8601 datetime") from None
+
+
+def coerce_datetime(value: object) -> dt.datetime:
+    """A Python date/datetime/str (or pandas Timestamp) → aware UTC datetime; ValueError otherwise."""
+    if isinstance(value, dt.datetime):
+        return to_utc(value)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        return parse_datetime(value)
+    raise ValueError(f"{value!r} is not a date or datetime")
+
+
+def coerce_number(value: object) -> float | int:
+    """An int/float (not bool) or numeric string → number; NaN/inf and anything else → ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number")
+        return value
+    if isinstance(value, str):
+        s = value.strip()
+        if re.fullmatch(r"[+-]?\d+", s):
+            return int(s)
+        try:
+            f = float(s)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+        if not math.isfinite(f) or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
+            raise ValueError(f"{value!r} is not a number")
+        return f
+    raise ValueError(f"{value!r} is not a number")
+
+
+_TRUE = {"true", "yes"}
+_FALSE = {"false", "no"}
+
+
+def coerce_bool(value: object) -> bool:
+    """bool, or the text true/false/yes/no (any case) → bool; ValueError otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        s = value.strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+    raise ValueError(f"{value!r} is not a boolean (true/false/yes/no)")
+
+
+def format_datetime(value: dt.datetime | None) -> str | None:
+    """UTC datetime → ``2026-01-05T10:00:00Z`` (microseconds kept when present)."""
+    if value is None:
+        return None
+    v = to_utc(value)
+    text = v.strftime("%Y-%m-%dT%H:%M:%S")
+    if v.microsecond:
+        text += f".{v.microsecond:06d}"
+    return text + "Z"
