@@ -171,14 +171,16 @@ class Segmenter:
         with self.engine.connect() as conn:
             return self._segment_out(store.get_segment(conn, _segment_id(segment_id)))
 
-    def create_segment(self, name: str, rules: Any) -> dict:
+    def create_segment(self, name: str, rules: Any, *, user: str | None = None) -> dict:
+        """Save a segment; ``user`` (else the connection's identity) is recorded as its creator."""
         name = validate_name(name)
         checked = self.validate(rules)
         with store.writing(self.engine) as conn:
-            new_id = store.insert_segment(conn, name, checked.canonical, self.user, _now())
+            new_id = store.insert_segment(conn, name, checked.canonical, user or self.user, _now())
         return self.get_segment(new_id)
 
-    def update_segment(self, segment_id: int, *, name: str | None = None, rules: Any = None) -> dict:
+    def update_segment(self, segment_id: int, *, name: str | None = None, rules: Any = None,
+                       user: str | None = None) -> dict:
         segment_id = _segment_id(segment_id)
         changes: dict[str, Any] = {}
         if name is not None:
@@ -187,7 +189,7 @@ class Segmenter:
             changes["rules"] = self.validate(rules).canonical
         with store.writing(self.engine) as conn:
             if changes:
-                store.update_segment(conn, segment_id, changes, self.user, _now())
+                store.update_segment(conn, segment_id, changes, user or self.user, _now())
             else:
                 store.get_segment(conn, segment_id)
         return self.get_segment(segment_id)
@@ -248,6 +250,19 @@ class Segmenter:
             if len(ids) > 50_000:
                 store.prune_changes(conn)
         return ids, inserted
+
+    def load_demo(self, n: int = 20_000, *, seed: int = 7) -> int:
+        """Fill the database with ``n`` deterministic demo contacts (upserted by email); returns how many."""
+        from .demo import demo_frame
+
+        frame = demo_frame(n, seed=seed)
+        records = [{k: (None if v is None or v != v else v) for k, v in zip(frame.columns, row)}
+                   for row in frame.astype(object).itertuples(index=False)]
+        checked, new_fields, problems = _check_records(records, self.catalogue())
+        if problems:  # pragma: no cover - the generator makes valid contacts
+            raise ContactError(problems[:5])
+        self._write(checked, new_fields)
+        return len(checked)
 
     def preview_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
                     max_bytes: int | None = None):
