@@ -12,8 +12,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
 
 from .errors import SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field
@@ -118,36 +117,44 @@ def existing_ids(conn: Connection, catalogue: Catalogue, emails: list[str]) -> d
     return found
 
 
-def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict]) -> list[int]:
+def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict], known: dict[str, int]) -> list[int]:
     """Insert or update by email, in order (a later record with the same email wins). Records are checked and
-    typed already; a key present in a record is written (None clears it), an absent key is left alone."""
+    typed already; a key present in a record is written (None clears it), an absent key is left alone.
+    ``known`` maps the emails already stored to their ids (it is extended with the new ones). Known emails are
+    updated in place, so an update never spends an id."""
     table = table_for(catalogue)
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    ids: list[int] = []
-    batch: list[dict] = []
-    batch_keys: tuple | None = None
+    ids: list[int] = [0] * len(records)
+    pending: list[tuple[int, dict]] = []
+    state: dict[str, Any] = {"kind": None, "keys": None}
 
     def flush():
-        if not batch:
+        if not pending:
             return
-        stmt = dialect_insert(table)
-        update_cols = {k: stmt.excluded[k] for k in batch_keys if k != "email"}
-        if update_cols:
-            stmt = stmt.on_conflict_do_update(index_elements=["email"], set_=update_cols)
+        rows = [rec for _, rec in pending]
+        if state["kind"] == "insert":
+            result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+            for (i, rec), (new_id,) in zip(pending, result):
+                ids[i] = known[rec["email"]] = new_id
         else:
-            stmt = stmt.on_conflict_do_update(index_elements=["email"], set_={"email": stmt.excluded.email})
-        result = conn.execute(stmt.returning(table.c.id, sort_by_parameter_order=True), batch)
-        ids.extend(r[0] for r in result)
-        batch.clear()
+            if len(state["keys"]) > 1:  # more than the email: something to set
+                stmt = update(table).where(table.c.id == bindparam("_id"))
+                conn.execute(stmt, [{**{k: v for k, v in rec.items() if k != "email"}, "_id": known[rec["email"]]}
+                                    for rec in rows])
+            for i, rec in pending:
+                ids[i] = known[rec["email"]]
+        pending.clear()
 
-    for rec in records:
+    for i, rec in enumerate(records):
+        kind = "update" if rec["email"] in known else "insert"
         keys = tuple(sorted(rec))
-        # One statement per run of records with the same keys; an email repeated within a run goes alone so that
-        # ON CONFLICT never meets the same row twice in one statement.
-        if keys != batch_keys or len(batch) >= 2_000 or any(r["email"] == rec["email"] for r in batch[-1:]):
+        # One executemany per run of records of one kind with the same keys; an email repeated within a run of
+        # inserts starts a new run, so it becomes an update of the row just inserted.
+        repeated = kind == "insert" and any(r["email"] == rec["email"] for _, r in pending)
+        if (kind, keys) != (state["kind"], state["keys"]) or len(pending) >= 2_000 or repeated:
             flush()
-            batch_keys = keys
-        batch.append(rec)
+            kind = "update" if rec["email"] in known else "insert"
+            state["kind"], state["keys"] = kind, keys
+        pending.append((i, rec))
     flush()
     return ids
 
