@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
+from sqlalchemy.exc import IntegrityError
 
 from . import csvio, store
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
@@ -22,6 +23,7 @@ from .values import UTC, coerce_bool, coerce_datetime, coerce_number, format_dat
 DEFAULT_URL = "sqlite:///segmenter.db"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 CORE_COLUMNS = ["id", "email", "name", "company", "status", "created_at"]
+MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
 
 
 def default_url() -> str:
@@ -144,6 +146,15 @@ class Segmenter:
         return {"contact": _json_ready(contact), "matches": matches(checked, contact, now),
                 "rules": explain_rules(checked, contact, now)}
 
+    def breakdown(self, rules: Any, field: str, *, limit: int = 10) -> list[dict]:
+        """Matching contacts counted by ``field``: ``[{"value", "count"}]`` — top text values then "(other)",
+        true/false, months (datetime) or ranges (number); "(empty)" last. Aggregated here, never row by row."""
+        checked = self.validate(rules)
+        catalogue = self.catalogue()
+        if field not in catalogue:
+            raise RuleError(f"unknown field {field!r}; expected one of: {', '.join(catalogue.names)}")
+        return [{"value": v, "count": c} for v, c in self.backend.breakdown(checked, _now(), field, limit)]
+
     def total_contacts(self) -> int:
         return self.backend.total()
 
@@ -232,24 +243,34 @@ class Segmenter:
         return ids
 
     def _write(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
+        """Write checked records in one transaction; returns (ids in order, how many were new contacts)."""
+        for attempt in range(3):
+            try:
+                return self._write_once(records, new_fields)
+            except IntegrityError:
+                # Another writer inserted one of these emails (or the same field) between our read and our write
+                # (PostgreSQL; SQLite writers are serialised): the transaction rolled back whole, so try again.
+                if attempt == 2:
+                    raise
+
+    def _write_once(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
         now = _now()
+        records = [dict(r) for r in records]
         with store.writing(self.engine) as conn:
             catalogue = store.load_catalogue(conn)
-            new_fields = {k: v for k, v in new_fields.items() if k not in catalogue}
-            store.add_custom_fields(conn, new_fields, now)
+            store.add_custom_fields(conn, {k: v for k, v in new_fields.items() if k not in catalogue}, now)
             catalogue = store.load_catalogue(conn)
             known = store.existing_ids(conn, catalogue, list({r["email"] for r in records}))
-            seen = set(known)
-            inserted = 0
-            for r in records:
-                if r["email"] not in seen:
-                    seen.add(r["email"])
-                    inserted += 1
+            new_emails = {r["email"] for r in records} - set(known)
+            unseen = set(new_emails)
+            for r in records:  # the first record of a new email inserts it: created_at defaults to now there only
+                if r["email"] in unseen:
+                    unseen.discard(r["email"])
                     r.setdefault("created_at", now)
-            ids = store.upsert_contacts(conn, catalogue, records)
+            ids = store.upsert_contacts(conn, catalogue, records, known)
             if len(ids) > 50_000:
                 store.prune_changes(conn)
-        return ids, inserted
+        return ids, len(new_emails)
 
     def load_demo(self, n: int = 20_000, *, seed: int = 7) -> int:
         """Fill the database with ``n`` deterministic demo contacts (upserted by email); returns how many."""
@@ -297,7 +318,7 @@ def _coerce(field_type: str, value: Any) -> Any:
     if field_type == TEXT:
         if not isinstance(value, str):
             raise ValueError(f"expects text, got {value!r}")
-        return value.strip() or None
+        return value if value != "" else None  # kept as given (CSV import trims its cells)
     try:
         return _COERCE[field_type](value)
     except ValueError:
@@ -359,10 +380,10 @@ def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dic
 def _segment_id(value: Any) -> int:
     if isinstance(value, bool):
         raise SegmentNotFound(value)
-    if isinstance(value, int):
-        return value
+    if isinstance(value, int) and 0 < value <= MAX_SEGMENT_ID:
+        return value  # outside the id column's range no segment can exist (and PostgreSQL would raise)
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        return _segment_id(int(value.strip()))
     raise SegmentNotFound(value)
 
 
