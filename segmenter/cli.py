@@ -1,0 +1,142 @@
+"""The command line (SPEC §5): ``python -m segmenter demo | import | segments | export | serve``.
+A thin adapter over the Segmenter class; errors print one line to stderr and exit non-zero."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .errors import SegmenterError
+from .service import DEFAULT_URL
+
+EXIT_ERROR, EXIT_USAGE = 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _database_option() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: the option works before or after the command without one copy resetting the other.
+    common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
+                        help=f"database URL (default: $SEGMENTER_DATABASE_URL, else {DEFAULT_URL})")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _database_option()
+    parser = _Parser(prog="segmenter", parents=[common],
+                     description="Dynamic audience segments over a contacts database.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
+
+    demo = commands.add_parser("demo", parents=[common], help="fill the database with deterministic demo contacts")
+    demo.add_argument("--size", type=int, default=20_000, metavar="N", help="how many contacts (default 20000)")
+
+    imp = commands.add_parser("import", parents=[common], help="import contacts from a CSV file (upsert by email)")
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument("--dayfirst", action="store_true",
+                     help="read ambiguous dates like 02-07-2020 as day first (default: month first)")
+
+    commands.add_parser("segments", parents=[common], help="list saved segments with their counts")
+
+    export = commands.add_parser("export", parents=[common], help="write a segment's contacts to a CSV file")
+    export.add_argument("segment_id", metavar="SEGMENT_ID")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="where to write ('-' for stdout)")
+
+    serve = commands.add_parser("serve", parents=[common], help="run the HTTP API (see docs/api.md)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    return parser
+
+
+# ---- commands -----------------------------------------------------------------------------------------------
+
+def _connect(args):
+    from . import connect
+    return connect(getattr(args, "database", None))
+
+
+def cmd_demo(args) -> int:
+    if args.size < 1:
+        raise SegmenterError(f"--size must be at least 1, got {args.size}")
+    with _connect(args) as seg:
+        n = seg.load_demo(args.size)
+        print(f"loaded {n:,} demo contacts into {seg.safe_url}; {seg.total_contacts():,} contacts in all")
+    return 0
+
+
+def cmd_import(args) -> int:
+    with _connect(args) as seg:
+        report = seg.import_csv(args.file, dayfirst=True if args.dayfirst else None)
+    print(f"inserted: {report.inserted:,}  updated: {report.updated:,}  rejected: {len(report.rejected):,}")
+    for name, ftype in report.new_fields.items():
+        print(f"new field: {name} ({ftype})")
+    for row in report.rejected:
+        reason = row.reason if row.reason.startswith("line ") else f"line {row.line}: {row.reason}"
+        print(f"rejected {reason}")
+    return 0
+
+
+def cmd_segments(args) -> int:
+    with _connect(args) as seg:
+        segments = seg.list_segments()
+    if not segments:
+        print("no segments yet")
+        return 0
+    rows = [(str(s["id"]), s["name"], "-" if s["contacts_count"] is None else f"{s['contacts_count']:,}")
+            for s in segments]
+    widths = [max(len(r[i]) for r in rows + [("id", "name", "count")]) for i in range(3)]
+    for r in [("id", "name", "count")] + rows:
+        print(f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}".rstrip())
+    return 0
+
+
+def cmd_export(args) -> int:
+    with _connect(args) as seg:
+        frames = seg.export_frames(args.segment_id)  # an unknown segment fails here, before a file is created
+        from . import csvio
+        if args.output == "-":
+            csvio.write_csv(sys.stdout, seg.export_columns(), frames)
+            return 0
+        rows = csvio.write_csv(args.output, seg.export_columns(), frames)
+    print(f"wrote {rows:,} contacts to {args.output}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .http import create_app
+
+    app = create_app(getattr(args, "database", None))
+    auth = "an API key is required" if os.environ.get("SEGMENTER_API_KEY") else "no API key (SEGMENTER_API_KEY unset)"
+    print(f"serving {app.state.segmenter.safe_url} on http://{args.host}:{args.port} (docs at /docs; {auth})",
+          flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "segments": cmd_segments, "export": cmd_export,
+            "serve": cmd_serve}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SegmenterError as exc:
+        message = str(exc)
+    except OSError as exc:
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: still one line, but say it is one
+        if os.environ.get("SEGMENTER_DEBUG"):
+            raise
+        message = f"unexpected {exc.__class__.__name__}: {exc} (set SEGMENTER_DEBUG=1 for the traceback)"
+    print(f"segmenter: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr)
+    return EXIT_ERROR
