@@ -18,9 +18,11 @@ _default: dict[str, Segmenter] = {}
 _default_lock = threading.Lock()
 
 
-def connect(url: str | None = None, *, user: str | None = None) -> Segmenter:
-    """Open (and migrate) a database: ``url`` or ``$SEGMENTER_DATABASE_URL`` or ``sqlite:///segmenter.db``."""
-    return Segmenter(url, user=user)
+def connect(url: str | None = None, *, user: str | None = None, backend: str | None = None,
+            memory_limit: int | None = None) -> Segmenter:
+    """Open (and migrate) a database: ``url`` or ``$SEGMENTER_DATABASE_URL`` or ``sqlite:///segmenter.db``.
+    ``backend``: ``auto`` (default; SQL above ``memory_limit`` contacts), ``memory`` or ``sql``."""
+    return Segmenter(url, user=user, backend=backend, memory_limit=memory_limit)
 
 
 def _default_segmenter() -> Segmenter:

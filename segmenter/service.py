@@ -18,6 +18,7 @@ from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 from .reference import explain as explain_rules
 from .rules import Rules, validate_name, validate_rules
 from .snapshot import Snapshot
+from .sql import make_backend
 from .values import UTC, coerce_bool, coerce_datetime, coerce_number, format_datetime
 
 DEFAULT_URL = "sqlite:///segmenter.db"
@@ -63,7 +64,8 @@ def _key(name: str) -> str:
 class Segmenter:
     """Segments over one contacts database. Every answer is computed from the data as it is now."""
 
-    def __init__(self, url: str | None = None, *, user: str | None = None):
+    def __init__(self, url: str | None = None, *, user: str | None = None, backend: str | None = None,
+                 memory_limit: int | None = None):
         self.url = url or default_url()
         store.check_url(self.url)
         self.user = user or os.environ.get("SEGMENTER_USER") or None
@@ -76,7 +78,8 @@ class Segmenter:
             raise SegmenterError(f"cannot open database {self.safe_url}: {exc.__class__.__name__}: "
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
         self.snapshot = Snapshot(self.engine)
-        self.backend = MemoryBackend(self.snapshot)
+        # auto | memory | sql (else $SEGMENTER_BACKEND); auto goes to SQL above $SEGMENTER_MEMORY_LIMIT contacts
+        self.backend = make_backend(self.engine, self.snapshot, backend, memory_limit)
 
     @property
     def safe_url(self) -> str:

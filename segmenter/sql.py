@@ -1,0 +1,335 @@
+"""The SQL back end: checked rules → SQLAlchemy Core expressions evaluated inside the database (pushdown), and
+the choice between it and the in-memory back end (``backend="auto"|"memory"|"sql"``)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (Boolean, ColumnElement, Connection, Engine, Float, Table, Text, and_, func, literal, not_,
+                        or_, select, text, true)
+
+from . import store
+from .errors import SegmenterError
+from .evaluate import MemoryBackend
+from .fields import Catalogue
+from .models import UTCDateTime
+from .operators import BOOLEAN, DATETIME, NUMBER, TEXT, BoolPred, EmptyPred, RangePred, TextPred
+from .rules import Condition, Group, Node, Rules
+from .snapshot import Snapshot
+
+BACKENDS = ("auto", "memory", "sql")
+DEFAULT_MEMORY_LIMIT = 2_000_000
+# ICU's root-locale lower() is Python's str.lower for the cases the libc one gets wrong ('İ' → 'i̇', final sigma).
+ICU_COLLATION = "und-x-icu"
+LIKE_ESCAPE = "/"
+
+
+# ---- lower-casing the way Python does, per dialect -----------------------------------------------------------
+
+def has_icu(conn: Connection) -> bool:
+    """True when the PostgreSQL server has the ICU root collation (built with ICU, the usual case)."""
+    return bool(conn.execute(text("SELECT 1 FROM pg_collation WHERE collname = :c"), {"c": ICU_COLLATION}).first())
+
+
+def lower_sql(column: ColumnElement, dialect: str, icu: bool) -> ColumnElement:
+    """``lower(column)`` with Python's Unicode rules: SQLite calls ``str.lower`` (``py_lower``, registered on
+    every connection by ``store.make_engine``); PostgreSQL lower-cases under ICU when it has it."""
+    if dialect == "sqlite":
+        return func.py_lower(column, type_=Text())
+    if dialect == "postgresql" and icu:
+        return func.lower(column.collate(ICU_COLLATION), type_=Text())
+    return func.lower(column, type_=Text())
+
+
+def like_escape(value: str) -> str:
+    """``value`` with the LIKE wildcards and the escape character taken literally (``ESCAPE '/'``)."""
+    return value.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+# ---- rules → expressions --------------------------------------------------------------------------------------
+
+class Compiler:
+    """Compiles checked rules against one contacts table; field names come only from the catalogue."""
+
+    def __init__(self, table: Table, dialect: str, icu: bool):
+        self.table, self.dialect, self.icu = table, dialect, icu
+
+    def rules(self, rules: Rules, now: dt.datetime) -> ColumnElement:
+        return and_(true(), *(self.node(n, now) for n in rules.nodes))
+
+    def node(self, node: Node, now: dt.datetime) -> ColumnElement:
+        if isinstance(node, Group):
+            members = [self.node(m, now) for m in node.members]
+            return or_(*members) if node.match == "any" else and_(*members)
+        return self.condition(node, now)
+
+    def condition(self, cond: Condition, now: dt.datetime) -> ColumnElement:
+        column = self.table.c[cond.field]
+        pred = cond.pred(now)
+        if isinstance(pred, EmptyPred):
+            hit = self.empty(column, cond.field_type)
+        else:
+            # Positive tests never match an empty field; the negation of (filled AND test) then matches it.
+            hit = and_(not_(self.empty(column, cond.field_type)), self.positive(column, cond.field_type, pred))
+        return not_(hit) if cond.negate else hit
+
+    @staticmethod
+    def empty(column, field_type: str) -> ColumnElement:
+        if field_type == TEXT:
+            return or_(column.is_(None), column == "")
+        return column.is_(None)
+
+    def positive(self, column, field_type: str, pred) -> ColumnElement:
+        if isinstance(pred, TextPred):
+            return self.text(column, pred)
+        if isinstance(pred, RangePred):
+            # Bind through the stored type: SQLite compares datetimes as naive-UTC text in the same format.
+            kind = UTCDateTime() if field_type == DATETIME else Float()
+            parts = []
+            if pred.lo is not None:
+                lo = literal(pred.lo, kind)
+                parts.append(column >= lo if pred.lo_inclusive else column > lo)
+            if pred.hi is not None:
+                hi = literal(pred.hi, kind)
+                parts.append(column <= hi if pred.hi_inclusive else column < hi)
+            return and_(true(), *parts)
+        if isinstance(pred, BoolPred):
+            return column == literal(pred.value, Boolean())
+        raise TypeError(pred)  # pragma: no cover - the registry has no other kind
+
+    def text(self, column, pred: TextPred) -> ColumnElement:
+        low = lower_sql(column, self.dialect, self.icu)
+        v = pred.values[0]
+        if pred.kind == "equals":
+            return low == literal(v, Text())
+        if pred.kind == "in":
+            return low.in_([literal(x, Text()) for x in pred.values])
+        pattern = {"contains": "%{}%", "starts_with": "{}%", "ends_with": "%{}"}[pred.kind].format(like_escape(v))
+        return low.like(literal(pattern, Text()), escape=LIKE_ESCAPE)
+
+
+# ---- reading rows back in the snapshot's shapes ------------------------------------------------------------------
+
+def _plain_number(v: Any) -> Any:
+    if v is None:
+        return None
+    v = float(v)
+    if v != v:
+        return None
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+
+
+def _plain(field_type: str, value: Any) -> Any:
+    """A stored value as the in-memory back end shows it ('' is empty: None)."""
+    if value is None:
+        return None
+    if field_type == TEXT:
+        return value if value != "" else None
+    if field_type == NUMBER:
+        return _plain_number(value)
+    if field_type == BOOLEAN:
+        return bool(value)
+    return value
+
+
+def _frame(catalogue: Catalogue, rows: list) -> pd.DataFrame:
+    """Rows (in catalogue order) → a DataFrame typed like ``Snapshot.frame``."""
+    columns = list(zip(*rows)) if rows else [() for _ in catalogue]
+    data: dict[str, Any] = {}
+    for f, values in zip(catalogue, columns):
+        if f.name == "id":
+            data["id"] = np.array(values, dtype=np.int64)
+        elif f.type == TEXT:
+            data[f.name] = pd.array([v if v != "" else None for v in values], dtype="string")
+        elif f.type == NUMBER:
+            data[f.name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        elif f.type == DATETIME:
+            data[f.name] = pd.Series(pd.to_datetime(list(values), utc=True), dtype="datetime64[us, UTC]")
+        else:
+            data[f.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
+    return pd.DataFrame(data).reset_index(drop=True)
+
+
+# ---- the back end ----------------------------------------------------------------------------------------------
+
+class SqlBackend:
+    """Answers counts, funnels, pages and exports with SQL run by the database; nothing is held in memory."""
+
+    name = "sql"
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._icu: bool | None = None
+        self._tables: dict[tuple, Table] = {}
+
+    def _setup(self, conn: Connection) -> tuple[Catalogue, Compiler]:
+        if self._icu is None:
+            self._icu = self.dialect == "postgresql" and has_icu(conn)
+        catalogue = store.load_catalogue(conn)
+        key = tuple((f.name, f.type) for f in catalogue.custom)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = store.table_for(catalogue)
+        return catalogue, Compiler(table, self.dialect, self._icu)
+
+    def where(self, conn: Connection, rules: Rules, now: dt.datetime) -> tuple[Catalogue, Table, ColumnElement]:
+        catalogue, compiler = self._setup(conn)
+        return catalogue, compiler.table, compiler.rules(rules, now)
+
+    def count(self, rules: Rules, now: dt.datetime) -> int:
+        with self.engine.connect() as conn:
+            _cat, table, where = self.where(conn, rules, now)
+            return conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+
+    def funnel(self, rules: Rules, now: dt.datetime) -> list[int]:
+        """Contacts left after each top-level rule, all counted in one scan."""
+        if not rules.nodes:
+            return []
+        with self.engine.connect() as conn:
+            _cat, compiler = self._setup(conn)
+            exprs = [compiler.node(n, now) for n in rules.nodes]
+            counts = [func.count().filter(and_(*exprs[:i + 1])) for i in range(len(exprs))]
+            return [int(c) for c in conn.execute(select(*counts).select_from(compiler.table)).one()]
+
+    def _select(self, catalogue: Catalogue, table: Table, where: ColumnElement):
+        return select(*(table.c[f.name] for f in catalogue)).where(where).order_by(table.c.id)
+
+    def _records(self, catalogue: Catalogue, rows) -> list[dict]:
+        types = [(f.name, f.type) for f in catalogue]
+        return [{name: (int(v) if name == "id" else _plain(t, v)) for (name, t), v in zip(types, row)} for row in rows]
+
+    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            catalogue, table, where = self.where(conn, rules, now)
+            stmt = self._select(catalogue, table, where).offset(offset or None)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return self._records(catalogue, conn.execute(stmt))
+
+    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000) -> Iterator[pd.DataFrame]:
+        """The matching contacts as DataFrames of at most ``batch`` rows, in id order, read through a server-side
+        cursor (PostgreSQL) so an export never holds the whole result; always at least one (maybe empty) frame."""
+        with self.engine.connect() as conn:
+            catalogue, table, where = self.where(conn, rules, now)
+            result = conn.execution_options(yield_per=batch).execute(self._select(catalogue, table, where))
+            sent = False
+            for part in result.partitions():
+                sent = True
+                yield _frame(catalogue, part)
+            if not sent:
+                yield _frame(catalogue, [])
+
+    def total(self) -> int:
+        with self.engine.connect() as conn:
+            return store.count_contacts(conn)
+
+    def _one(self, condition) -> dict | None:
+        with self.engine.connect() as conn:
+            catalogue, compiler = self._setup(conn)
+            table = compiler.table
+            rows = conn.execute(self._select(catalogue, table, condition(table)).limit(1)).all()
+            return self._records(catalogue, rows)[0] if rows else None
+
+    def record(self, contact_id: int) -> dict | None:
+        return self._one(lambda t: t.c.id == int(contact_id))
+
+    def find_email(self, email: str) -> dict | None:
+        return self._one(lambda t: t.c.email == email.strip().lower())  # stored trimmed and lower-cased
+
+    def top_values(self, field: str, limit: int) -> list[str]:
+        """The most common values of a text field, ties in order of first appearance."""
+        with self.engine.connect() as conn:
+            catalogue, compiler = self._setup(conn)
+            f = catalogue.get(field)
+            if f is None or f.type != TEXT:
+                return []
+            col = compiler.table.c[field]
+            stmt = (select(col).where(col.is_not(None), col != "").group_by(col)
+                    .order_by(func.count().desc(), func.min(compiler.table.c.id)).limit(limit))
+            return [v for (v,) in conn.execute(stmt)]
+
+    def catalogue(self) -> Catalogue:
+        with self.engine.connect() as conn:
+            return store.load_catalogue(conn)
+
+
+# ---- choosing a back end ---------------------------------------------------------------------------------------
+
+class AutoBackend:
+    """In memory while the contacts fit under ``limit``; SQL (pushdown) once they outgrow it. The count is checked
+    before the snapshot would load or grow, so a large table is never read into memory."""
+
+    name = "auto"
+
+    def __init__(self, engine: Engine, snapshot: Snapshot, limit: int):
+        self.memory = MemoryBackend(snapshot)
+        self.sql = SqlBackend(engine)
+        self.snapshot = snapshot
+        self.limit = limit
+        self.in_sql = False
+        self._lock = threading.Lock()
+
+    def current(self):
+        with self._lock:
+            if not self.in_sql and self._too_big():
+                self.in_sql = True
+                _forget(self.snapshot)
+            return self.sql if self.in_sql else self.memory
+
+    def _too_big(self) -> bool:
+        snap = self.snapshot
+        with self.sql.engine.connect() as conn:
+            if snap.seq >= 0:
+                pending = store.change_watermark(conn) - snap.seq  # at most this many rows were added since
+                if snap.alive_count + pending <= self.limit:
+                    return False
+            return store.count_contacts(conn) > self.limit
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.current(), name)  # count, funnel, page, frames, total, record, ...
+
+
+def _forget(snapshot: Snapshot) -> None:
+    """Free the snapshot's memory; it reloads from scratch if it is ever used again."""
+    with snapshot.lock:
+        snapshot.ids = np.empty(0, dtype=np.int64)
+        snapshot.alive = np.empty(0, dtype=bool)
+        snapshot.columns = {}
+        snapshot.alive_count = 0
+        snapshot.seq = -1
+        snapshot.version += 1
+
+
+def memory_limit(value: Any = None) -> int:
+    """The contact count above which ``auto`` evaluates in SQL: ``value``, else ``$SEGMENTER_MEMORY_LIMIT``."""
+    raw = value if value is not None else os.environ.get("SEGMENTER_MEMORY_LIMIT")
+    if raw is None or raw == "":
+        return DEFAULT_MEMORY_LIMIT
+    try:
+        limit = int(str(raw).replace("_", "").replace(",", ""))
+    except ValueError:
+        limit = -1
+    if limit < 0 or isinstance(raw, bool):
+        raise SegmenterError(f"the in-memory limit (SEGMENTER_MEMORY_LIMIT) must be a whole number of contacts "
+                             f">= 0, got {raw!r}")
+    return limit
+
+
+def make_backend(engine: Engine, snapshot: Snapshot, backend: str | None = None, limit: Any = None):
+    """The back end for ``backend`` (else ``$SEGMENTER_BACKEND``, else ``auto``)."""
+    mode = backend or os.environ.get("SEGMENTER_BACKEND") or "auto"
+    if mode not in BACKENDS:
+        raise SegmenterError(f"backend must be one of {', '.join(BACKENDS)} (argument or SEGMENTER_BACKEND), "
+                             f"got {mode!r}")
+    if mode == "memory":
+        return MemoryBackend(snapshot)
+    if mode == "sql":
+        return SqlBackend(engine)
+    return AutoBackend(engine, snapshot, memory_limit(limit))
