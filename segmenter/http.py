@@ -269,7 +269,7 @@ def create_app(seg_or_url: Segmenter | str | None = None, *, api_key: str | None
     key = api_key if api_key is not None else os.environ.get("SEGMENTER_API_KEY", "")
     # Declares the bearer scheme in the OpenAPI schema; RequireKey does the checking, before any parsing.
     security = [Security(HTTPBearer(auto_error=False, description="The server's SEGMENTER_API_KEY"))] if key else []
-    app = FastAPI(title="Segmenter API", version="1.0",
+    app = FastAPI(title="Segmenter API", version="1.0", separate_input_output_schemas=False,
                   description="Dynamic audience segments over a contacts database. See docs/api.md.",
                   dependencies=security, responses=_errors(401) if key else None, lifespan=_lifespan(seg, owned))
     app.state.segmenter = seg

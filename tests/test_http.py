@@ -1,0 +1,339 @@
+"""The HTTP API (SPEC §6) over a real uvicorn server on loopback and a real SQLite file, driven with httpx."""
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import threading
+
+import httpx
+import pytest
+import uvicorn
+
+from segmenter.http import create_app
+
+SEED = {"name": "Active Enterprise", "rules": [{"field": "status", "operator": "equals", "value": "active"},
+                                               {"field": "company", "operator": "contains", "value": "Inc"}]}
+CONTACTS = [
+    {"email": "alice@acme-inc.com", "name": "Alice Chen", "company": "Acme Inc", "status": "active",
+     "created_at": "2026-01-05T10:00:00Z", "plan": "pro"},
+    {"email": "bob@globex.com", "name": "Bob", "company": "Globex Inc", "status": "inactive"},
+    {"email": "eve@evil.example", "name": "=cmd|' /C calc'!A0", "company": "@Evil Inc", "status": "Active"},
+    {"email": "dan@solo.dev", "name": "Dan", "status": "active"},
+]
+
+
+class LiveServer:
+    """uvicorn serving an app in a thread, on a socket bound before it starts (so no port race)."""
+
+    def __init__(self, app):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        for _ in range(500):
+            if self.server.started or not self.thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert self.server.started, "uvicorn did not start"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def start(sqlite_url, monkeypatch):
+    """Start a server on the test database; ``start(api_key=...)`` sets SEGMENTER_API_KEY first."""
+    servers = []
+
+    def _start(api_key: str | None = None) -> httpx.Client:
+        if api_key is None:
+            monkeypatch.delenv("SEGMENTER_API_KEY", raising=False)
+        else:
+            monkeypatch.setenv("SEGMENTER_API_KEY", api_key)
+        servers.append(LiveServer(create_app(sqlite_url)))
+        return httpx.Client(base_url=servers[-1].url, timeout=30)
+
+    yield _start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def api(start, seg):
+    seg.add_contacts(CONTACTS)
+    with start() as client:
+        yield client
+
+
+def assert_error(response: httpx.Response, status: int, *fragments: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"detail", "problems"} and isinstance(body["problems"], list), body
+    for fragment in fragments:
+        assert fragment in body["detail"], body
+    return body
+
+
+# ---- the seed's examples ---------------------------------------------------------------------------------------
+
+def test_seed_create_two_same_named_segments_then_list_them_by_id_with_counts(api):
+    first = api.post("/api/segments", json=SEED)
+    second = api.post("/api/segments", json=SEED)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["name"] == second.json()["name"] == "Active Enterprise"
+    listed = api.get("/api/segments").json()
+    assert [s["id"] for s in listed] == sorted([first.json()["id"], second.json()["id"]])
+    for s in listed:
+        assert list(s)[:4] == ["id", "name", "rules", "contacts_count"]
+        assert s["rules"] == SEED["rules"] and s["contacts_count"] == 2  # Alice, and Eve's "Active"/"@Evil Inc"
+
+
+def test_seed_get_contacts_of_a_segment_ordered_by_id_in_the_documented_shape(api):
+    seg_id = api.post("/api/segments", json=SEED).json()["id"]
+    contacts = api.get("/api/segments/contacts", params={"segment_id": seg_id}).json()
+    assert [c["email"] for c in contacts] == ["alice@acme-inc.com", "eve@evil.example"]
+    alice = contacts[0]
+    assert list(alice)[:6] == ["id", "email", "name", "company", "status", "created_at"]
+    assert alice["created_at"] == "2026-01-05T10:00:00Z" and alice["plan"] == "pro"
+    assert contacts[1]["plan"] is None  # missing values are null
+
+
+def test_counts_are_as_of_each_read(api, seg):
+    seg_id = api.post("/api/segments", json=SEED).json()["id"]
+    seg.add_contacts([{"email": "new@acme-inc.com", "company": "Acme Inc", "status": "active"}])
+    assert api.get(f"/api/segments/{seg_id}").json()["contacts_count"] == 3
+    assert len(api.get("/api/segments/contacts", params={"segment_id": seg_id}).json()) == 3
+
+
+# ---- the other endpoints ---------------------------------------------------------------------------------------
+
+def test_paging_with_limit_and_offset(api):
+    seg_id = api.post("/api/segments", json={"name": "everyone", "rules": []}).json()["id"]
+    everyone = api.get("/api/segments/contacts", params={"segment_id": seg_id}).json()
+    page = api.get("/api/segments/contacts", params={"segment_id": seg_id, "limit": 2, "offset": 1}).json()
+    assert len(everyone) == 4 and page == everyone[1:3]
+
+
+def test_get_patch_delete_one_segment(api):
+    seg_id = api.post("/api/segments", json=SEED).json()["id"]
+    assert api.get(f"/api/segments/{seg_id}").json()["contacts_count"] == 2
+    renamed = api.patch(f"/api/segments/{seg_id}", json={"name": "  Active Inc  "})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Active Inc"
+    assert renamed.json()["rules"] == SEED["rules"]
+    changed = api.patch(f"/api/segments/{seg_id}", json={"rules": [{"field": "company", "operator": "is_empty"}]})
+    assert changed.json()["contacts_count"] == 1 and changed.json()["name"] == "Active Inc"
+    gone = api.delete(f"/api/segments/{seg_id}")
+    assert gone.status_code == 204 and gone.content == b""
+    assert_error(api.get(f"/api/segments/{seg_id}"), 404, f"segment {seg_id} not found")
+    assert api.get("/api/segments").json() == []
+
+
+def test_preview_counts_without_saving(api):
+    response = api.post("/api/segments/preview", json={"rules": [
+        SEED["rules"][0], {"match": "any", "rules": [{"field": "company", "operator": "contains", "value": "acme"},
+                                                     {"field": "company", "operator": "is_empty"}]}]})
+    assert response.status_code == 200 and response.json() == {"contacts_count": 2}  # Alice and Dan
+    assert api.get("/api/segments").json() == []
+
+
+def test_fields_list_core_then_custom_with_their_operators(api):
+    fields = api.get("/api/fields").json()
+    assert [f["name"] for f in fields][:6] == ["id", "email", "name", "company", "status", "created_at"]
+    plan = next(f for f in fields if f["name"] == "plan")
+    assert plan["type"] == "text" and plan["custom"] is True and "contains" in plan["operators"]
+    created = next(f for f in fields if f["name"] == "created_at")
+    assert "in_last_days" in created["operators"] and "contains" not in created["operators"]
+
+
+def test_openapi_describes_the_seed_endpoints_with_the_core_models(api):
+    schema = api.get("/openapi.json").json()
+    assert {"/api/segments", "/api/segments/contacts", "/api/segments/{segment_id}", "/api/segments/preview",
+            "/api/fields"} <= set(schema["paths"])
+    assert {"RuleModel", "GroupModel", "SegmentIn", "SegmentOut", "ContactOut", "ErrorOut"} <= set(
+        schema["components"]["schemas"])
+    post = schema["paths"]["/api/segments"]["post"]
+    assert "201" in post["responses"] and "422" in post["responses"]
+    assert schema["components"]["schemas"]["SegmentIn"]["examples"][0]["name"] == "Active Enterprise"
+
+
+# ---- CSV -------------------------------------------------------------------------------------------------------
+
+def test_csv_format_streams_a_formula_guarded_download(api):
+    seg_id = api.post("/api/segments", json=SEED).json()["id"]
+    response = api.get("/api/segments/contacts", params={"segment_id": seg_id, "format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0][:6] == ["id", "email", "name", "company", "status", "created_at"] and "plan" in rows[0]
+    eve = dict(zip(rows[0], rows[2]))
+    assert eve["name"] == "'=cmd|' /C calc'!A0" and eve["company"] == "'@Evil Inc"
+    alice = dict(zip(rows[0], rows[1]))
+    assert alice["created_at"] == "2026-01-05T10:00:00Z" and alice["name"] == "Alice Chen"
+
+
+def test_csv_honours_limit_and_offset_and_matches_json(api):
+    seg_id = api.post("/api/segments", json={"name": "everyone", "rules": []}).json()["id"]
+    params = {"segment_id": seg_id, "limit": 2, "offset": 1}
+    rows = list(csv.DictReader(io.StringIO(api.get("/api/segments/contacts",
+                                                   params={**params, "format": "csv"}).text)))
+    page = api.get("/api/segments/contacts", params=params).json()
+    assert [int(r["id"]) for r in rows] == [c["id"] for c in page] and len(rows) == 2
+
+
+def test_csv_of_an_unknown_segment_is_a_json_404(api):
+    assert_error(api.get("/api/segments/contacts", params={"segment_id": 999, "format": "csv"}), 404,
+                 "segment 999 not found")
+
+
+# ---- bad input -------------------------------------------------------------------------------------------------
+
+def test_invalid_rules_name_the_rule_position_and_the_valid_choices(api):
+    body = {"name": "x", "rules": [SEED["rules"][0], {"field": "company", "operator": "contain", "value": "Inc"}]}
+    error = assert_error(api.post("/api/segments", json=body), 422,
+                         "rule 2: unknown operator 'contain' for text field 'company'; expected one of: equals")
+    assert len(error["problems"]) == 1
+    assert api.get("/api/segments").json() == []  # never stored
+
+
+@pytest.mark.parametrize("rules, fragment", [
+    ([{"field": "nope", "operator": "equals", "value": "x"}], "rule 1: unknown field 'nope'; expected one of: id,"),
+    ([{"field": "created_at", "operator": "contains", "value": "x"}],
+     "rule 1: operator 'contains' is not valid for datetime field 'created_at'"),
+    ([{"field": "status", "operator": "equals"}], "rule 1: operator 'equals' on text field 'status' needs a value"),
+    ([{"field": 5, "operator": "equals", "value": "x"}], "rule 1: unknown field 5"),
+    ([{"match": "any", "rules": []}], "rule 1: a group needs at least one rule"),
+    ([{"field": "status", "operator": "equals", "value": "a", "extra": 1}], "rule 1: unknown key 'extra'"),
+    ("status=active", "rules must be a JSON array"),
+])
+def test_every_rule_problem_is_a_422_worded_as_the_spec(api, rules, fragment):
+    assert_error(api.post("/api/segments", json={"name": "x", "rules": rules}), 422, fragment)
+    assert_error(api.post("/api/segments/preview", json={"rules": rules}), 422, fragment)
+
+
+def test_invalid_rules_on_patch_change_nothing(api):
+    seg_id = api.post("/api/segments", json=SEED).json()["id"]
+    assert_error(api.patch(f"/api/segments/{seg_id}", json={"rules": [{"field": "x", "operator": "equals"}]}),
+                 422, "rule 1: unknown field 'x'")
+    assert api.get(f"/api/segments/{seg_id}").json()["rules"] == SEED["rules"]
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({"name": "   ", "rules": []}, "name must not be empty"),
+    ({"name": "x" * 201, "rules": []}, "at most 200"),
+    ({"name": 5, "rules": []}, "name must be a string"),
+    ({"rules": []}, "body field 'name' is required"),
+    ({"name": "x"}, "body field 'rules' is required"),
+    ({"name": "x", "rules": [], "colour": "red"}, "unknown key 'colour'"),
+    ([SEED], "the request body must be a JSON object, got a list"),
+])
+def test_bad_segment_bodies_are_422_with_a_message(api, body, fragment):
+    assert_error(api.post("/api/segments", json=body), 422, fragment)
+
+
+def test_malformed_json_is_a_400_naming_where(api):
+    response = api.post("/api/segments", content=b'{"name": "x", "rules": [}',
+                        headers={"Content-Type": "application/json"})
+    assert_error(response, 400, "malformed JSON body at character")
+
+
+def test_missing_body_and_wrong_content_type(api):
+    assert_error(api.post("/api/segments"), 422, "request body is required")
+    assert_error(api.post("/api/segments", content=b'{"name": "x", "rules": []}',
+                          headers={"Content-Type": "text/plain"}), 422, "application/json")
+
+
+@pytest.mark.parametrize("params, status, fragment", [
+    ({}, 422, "query parameter 'segment_id' is required"),
+    ({"segment_id": "abc"}, 422, "query parameter 'segment_id' must be a whole number, got 'abc'"),
+    ({"segment_id": "1.5"}, 422, "must be a whole number"),
+    ({"segment_id": 424242}, 404, "segment 424242 not found"),
+    ({"segment_id": 0}, 404, "segment 0 not found"),
+    ({"segment_id": 10**30}, 404, "not found"),
+    ({"segment_id": 1, "limit": -1}, 422, "query parameter 'limit'"),
+    ({"segment_id": 1, "offset": "x"}, 422, "query parameter 'offset' must be a whole number"),
+    ({"segment_id": 1, "format": "xml"}, 422, "query parameter 'format'"),
+])
+def test_contacts_endpoint_bad_parameters(api, params, status, fragment):
+    api.post("/api/segments", json=SEED)
+    assert_error(api.get("/api/segments/contacts", params=params), status, fragment)
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_unknown_or_non_numeric_segment_paths(api, method):
+    body = {"json": {"name": "x"}} if method == "PATCH" else {}
+    assert_error(api.request(method, "/api/segments/77", **body), 404, "segment 77 not found")
+    assert_error(api.request(method, "/api/segments/seven", **body), 422, "path parameter 'segment_id'")
+
+
+def test_unknown_paths_and_methods_answer_json(api):
+    assert_error(api.get("/api/nothing"), 404, "GET /api/nothing")
+    assert_error(api.put("/api/segments"), 405, "method not allowed")
+
+
+# ---- the API key -----------------------------------------------------------------------------------------------
+
+def test_no_key_set_means_no_auth_needed(start, seg):
+    with start() as client:
+        assert client.get("/api/segments").status_code == 200
+        assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-key", "Basic czNjcjN0", "Bearer", "bearer s3cr3t-key x"])
+def test_key_set_rejects_missing_or_wrong_credentials_on_every_endpoint(start, header):
+    with start(api_key="s3cr3t-key") as client:
+        headers = {"Authorization": header} if header else {}
+        for method, path, body in [("GET", "/api/segments", None), ("POST", "/api/segments", SEED),
+                                   ("GET", "/api/segments/contacts?segment_id=1", None),
+                                   ("GET", "/api/segments/1", None), ("PATCH", "/api/segments/1", {"name": "y"}),
+                                   ("DELETE", "/api/segments/1", None), ("POST", "/api/segments/preview", {"rules": []}),
+                                   ("GET", "/api/fields", None), ("POST", "/api/segments", b"{not json")]:
+            kw = {"content": body} if isinstance(body, bytes) else {"json": body} if body else {}
+            response = client.request(method, path, headers=headers, **kw)
+            assert_error(response, 401, "API key")
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_key_set_accepts_the_right_bearer_token_and_leaves_the_description_open(start):
+    with start(api_key="s3cr3t-key") as client:
+        auth = {"Authorization": "Bearer s3cr3t-key"}
+        created = client.post("/api/segments", json=SEED, headers=auth)
+        assert created.status_code == 201
+        assert client.get("/api/segments", headers={"Authorization": "bearer s3cr3t-key"}).status_code == 200
+        schema = client.get("/openapi.json")
+        assert schema.status_code == 200
+        assert schema.json()["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+        assert client.get("/docs").status_code == 200
+
+
+def test_one_segmenter_serves_concurrent_requests(api):
+    seg_id = api.post("/api/segments", json=SEED).json()["id"]
+    results: list[int] = []
+
+    def read():
+        with httpx.Client(base_url=str(api.base_url), timeout=30) as c:
+            for _ in range(5):
+                results.append(len(c.get("/api/segments/contacts", params={"segment_id": seg_id}).json()))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [2] * 20
+
+
+def test_create_app_accepts_a_segmenter_and_leaves_it_open(seg):
+    app = create_app(seg, api_key="")
+    assert app.state.segmenter is seg
+    server = LiveServer(app)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            assert client.get("/api/fields").status_code == 200
+    finally:
+        server.stop()
+    assert seg.list_segments() == []  # still usable: the caller owns it
