@@ -1,0 +1,71 @@
+"""Build: make a segment's rules with widgets and see what they select, live; save, export, share, explain."""
+from __future__ import annotations
+
+import streamlit as st
+
+from segmenter import RuleError
+from ui import format as fmt
+from ui import panels, state
+from ui.resources import get_segmenter
+from ui.rule_row import add_group, add_rule, edit_rules
+
+seg = get_segmenter()
+state.init()
+panels.apply_link(seg)
+
+loaded = st.session_state[state.LOADED]
+st.title("Build a segment")
+st.caption(f"Editing saved segment #{loaded['id']}: {fmt.md(loaded['name'])}" if loaded
+           else "A new segment: contacts that match all of the rules below.")
+panels.offer_demo(seg)
+
+
+def _clear() -> None:
+    state.load([], None)
+    st.session_state[state.QUERY_APPLIED] = None
+    st.query_params.clear()
+
+
+@st.fragment
+def builder() -> None:
+    """Everything that depends on the rules: editing one reruns only this, not the page."""
+    catalogue = seg.catalogue()
+    st.subheader("Rules")
+    st.caption("A contact is in the segment when it matches every rule; a group can match any of its rules.")
+    rules, waiting = edit_rules(catalogue, seg.url)
+    a, b, c = st.columns(3)
+    a.button("Add rule", icon=":material/add:", key="add_rule", on_click=add_rule, args=(catalogue,), width="stretch")
+    b.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group, args=(catalogue,), width="stretch")
+    c.button("Start a new segment", key="clear_rules", on_click=_clear, width="stretch")
+
+    total = seg.total_contacts()
+    try:
+        n = seg.count(rules)
+    except RuleError as exc:  # the rules together break a limit (e.g. more than 100 rules)
+        st.error(f"These rules cannot be evaluated: {exc}")
+        return
+    panels.headline(n, total, waiting)
+    preview, funnel, chart, why = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact"])
+    with preview:
+        panels.preview(seg, rules, n)
+    with funnel:
+        panels.funnel(seg, rules, total)
+    with chart:
+        panels.breakdown(seg, rules, catalogue)
+    with why:
+        panels.explain(seg, rules)
+
+    st.divider()
+    save, out = st.columns(2, gap="large")
+    with save:
+        st.subheader("Save")
+        panels.save(seg, rules, waiting)
+    with out:
+        st.subheader("Export and share")
+        panels.export(seg, rules, n)
+        panels.share(rules)
+    with st.expander("Rules as JSON (view, copy, paste)"):
+        panels.rules_json(seg, rules)
+
+
+builder()

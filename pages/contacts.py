@@ -1,0 +1,78 @@
+"""Contacts: browse and search a page at a time, and import a CSV after a preview of what it will do."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from segmenter import ContactError
+from ui import panels
+from ui.downloads import rejected_csv
+from ui.resources import MAX_UPLOAD_MB, get_segmenter, suggestions
+
+REPORT = "import_report"
+DATES = {"Decide from the file": None, "Day first (31-12-2024)": True, "Month first (12-31-2024)": False}
+seg = get_segmenter()
+st.title("Contacts")
+panels.offer_demo(seg)
+browse, upload_tab = st.tabs(["Browse and search", "Import a CSV"])
+
+with browse:
+    query = st.text_input("Search email, name or company", key="contact_search", placeholder="e.g. acme")
+    # A search is a rule group like any other: "email, name or company contains the text".
+    rules = [{"match": "any", "rules": [{"field": f, "operator": "contains", "value": query}
+                                        for f in ("email", "name", "company")]}] if query else []
+    panels.preview(seg, rules, seg.count(rules), key="contacts")
+
+
+def show_report(report, name: str) -> None:
+    st.success(f"Imported {name}: {report.inserted:,} new, {report.updated:,} updated, "
+               f"{len(report.rejected):,} rejected.")
+    if report.new_fields:
+        st.caption("New fields: " + ", ".join(f"{k} ({v})" for k, v in report.new_fields.items()))
+    if report.rejected:
+        st.dataframe(pd.DataFrame([{"line": r.line, "reason": r.reason} for r in report.rejected[:500]]),
+                     hide_index=True, width="stretch")
+        st.download_button("Download rejected rows (CSV)", rejected_csv(report.rejected), file_name="rejected-rows.csv",
+                           mime="text/csv", on_click="ignore", key="rejected_csv")
+
+
+def mapping_editor(plan, file_id: str) -> dict:
+    """The column plan as an editable table; returns only the columns whose field the user changed."""
+    auto = pd.DataFrame([{"CSV column": c.header, "import as": c.field or "", "type guess": c.type or "",
+                          "new field": c.new, "note": c.note} for c in plan.columns])
+    edited = st.data_editor(auto, key=f"mapping:{file_id}", hide_index=True, width="stretch",
+                            disabled=["CSV column", "type guess", "new field", "note"])
+    return {row["CSV column"]: (row["import as"].strip() or None)
+            for (_, row), old in zip(edited.iterrows(), auto["import as"]) if row["import as"] != old}
+
+
+with upload_tab:
+    done = st.session_state.pop(REPORT, None)
+    if done:
+        show_report(*done)
+    upload = st.file_uploader("CSV file (UTF-8, header row)", type=["csv"], max_upload_size=MAX_UPLOAD_MB,
+                              key="csv_file")
+    if upload is not None:
+        dayfirst = DATES[st.radio("Dates such as 02-07-2020 are", list(DATES), horizontal=True, key="dayfirst")]
+        limit = MAX_UPLOAD_MB * 1_000_000
+        try:
+            st.caption("Where each column goes: edit “import as” to change a field name, or clear it to skip the column.")
+            mapping = mapping_editor(seg.preview_csv(upload, dayfirst=dayfirst, max_bytes=limit), upload.file_id)
+            plan = seg.preview_csv(upload, mapping or None, dayfirst=dayfirst, max_bytes=limit)
+        except ContactError as exc:  # not a CSV, not UTF-8, too big, a mapping that collides…
+            st.error(f"{upload.name} cannot be imported: {exc}")
+            st.stop()
+        if plan.new_fields:
+            st.info("New fields will be created: " + ", ".join(f"{k} ({v})" for k, v in plan.new_fields.items()))
+        if st.button(f"Import {plan.row_count:,} rows", type="primary", key="import_csv"):
+            bar = st.progress(0.1, text=f"Checking and writing {plan.row_count:,} rows in one transaction…")
+            try:
+                report = seg.import_csv(upload, mapping or None, dayfirst=dayfirst, max_bytes=limit)
+            except ContactError as exc:
+                bar.empty()
+                st.error(f"{upload.name} was not imported: {exc}")
+                st.stop()
+            bar.progress(1.0, text="Done")
+            suggestions.clear()  # new values should show up in `in` lists now, not in a minute
+            st.session_state[REPORT] = (report, upload.name)
+            st.rerun()  # the sidebar's total and the browse tab show the new contacts

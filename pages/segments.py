@@ -1,0 +1,107 @@
+"""Segments: every saved segment with its rules in plain English and a live count; open, duplicate, rename and
+delete; definitions out and in as JSON."""
+from __future__ import annotations
+
+import streamlit as st
+
+from segmenter import SegmenterError
+from segmenter.rules import describe
+from ui import format as fmt
+from ui import state
+from ui.downloads import definitions_json, read_definitions
+from ui.resources import current_user, get_segmenter
+
+seg = get_segmenter()
+state.init()
+st.title("Saved segments")
+st.caption("Everyone on this database sees the same segments. Counts are computed now, from the current contacts.")
+
+
+def _duplicate(segment: dict) -> None:
+    name = segment["name"][:193] + " (copy)"
+    try:
+        copy = seg.create_segment(name, segment["rules"], user=current_user())
+        state.flash(("success", f"Duplicated as #{copy['id']} “{copy['name']}”."))
+    except SegmenterError as exc:
+        state.flash(("error", f"Not duplicated: {exc}"))
+
+
+def _rename(segment_id: int) -> None:
+    try:
+        renamed = seg.update_segment(segment_id, name=st.session_state[f"rename:{segment_id}"], user=current_user())
+    except SegmenterError as exc:
+        state.flash(("error", f"Not renamed: {exc}"))
+        return
+    if (st.session_state[state.LOADED] or {}).get("id") == segment_id:
+        st.session_state[state.LOADED] = {"id": segment_id, "name": renamed["name"]}
+    state.flash(("success", f"Renamed #{segment_id} to “{renamed['name']}”."))
+
+
+def _delete(segment: dict) -> None:
+    try:
+        seg.delete_segment(segment["id"])
+    except SegmenterError as exc:
+        state.flash(("error", f"Not deleted: {exc}"))
+        return
+    if (st.session_state[state.LOADED] or {}).get("id") == segment["id"]:
+        st.session_state[state.LOADED] = None  # Build keeps the rules, as a new unsaved segment
+    state.flash(("success", f"Deleted #{segment['id']} “{segment['name']}”."))
+
+
+def segment_card(s: dict) -> None:
+    with st.container(border=True):
+        text, number = st.columns([5, 1])
+        text.markdown(f"**#{s['id']} · {fmt.md(s['name'])}**")
+        text.markdown(fmt.md(describe(s["rules"])))
+        by = f" by {s['updated_by']}" if s["updated_by"] else ""
+        text.caption(f"Last changed {fmt.when(s['updated_at'])}{by} · created {fmt.when(s['created_at'])}")
+        number.metric("Contacts", fmt.count(s["contacts_count"]))
+        if s["contacts_count"] is None:
+            st.warning("Its rules name a field that no longer exists; open it in Build to fix them.")
+        open_, copy, rename, delete = st.columns(4)
+        if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
+            st.switch_page("pages/build.py", query_params={"segment": str(s["id"])})
+        copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(s,), width="stretch")
+        with rename.popover("Rename", width="stretch"):
+            st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=200)
+            st.button("Save name", key=f"rename_save:{s['id']}", on_click=_rename, args=(s["id"],))
+        with delete.popover("Delete", width="stretch"):
+            st.write(f"Delete segment #{s['id']}? This cannot be undone; contacts are not affected.")
+            st.button("Yes, delete it", key=f"delete:{s['id']}", type="primary", on_click=_delete, args=(s,))
+
+
+def import_definitions(uploaded) -> None:
+    try:
+        items = read_definitions(fmt.parse_json(uploaded.getvalue().decode("utf-8-sig")))
+    except (ValueError, UnicodeDecodeError) as exc:
+        st.error(f"{uploaded.name} was not imported: {exc}")
+        return
+    for i, item in enumerate(items, 1):
+        try:
+            made = seg.create_segment(item.get("name"), item["rules"], user=current_user())
+            st.success(f"Created #{made['id']} “{made['name']}” ({fmt.count(made['contacts_count'])} contacts).")
+        except SegmenterError as exc:
+            st.error(f"Definition {i} ({item.get('name')!r}) was not imported: {exc}")
+
+
+message = state.pop_flash()
+if message:
+    getattr(st, message[0])(message[1])
+listing = st.container()  # filled last, so segments imported below are listed in the same run
+
+st.subheader("Definitions as JSON")
+left, right = st.columns(2, gap="large")
+left.download_button("Export all definitions", lambda: definitions_json(seg.list_segments()), file_name="segments.json",
+                     mime="application/json", on_click="ignore", key="export_definitions")
+left.caption("Names and rules only: import them into another database, or keep them as a backup.")
+with right.form("import_definitions", clear_on_submit=True, border=False):
+    upload = st.file_uploader("Import definitions (JSON)", type=["json"], key="definitions_file")
+    if st.form_submit_button("Import") and upload is not None:
+        import_definitions(upload)
+
+segments = seg.list_segments()
+with listing:
+    if not segments:
+        st.info("No saved segments yet: build one on the Build page and save it, or import definitions below.")
+    for segment in segments:
+        segment_card(segment)

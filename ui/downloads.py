@@ -1,0 +1,46 @@
+"""What the download buttons serve: a segment's CSV (built by the core's streaming, formula-guarded writer only
+when the button is clicked), rejected import rows, and segment definitions as JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Callable
+
+from segmenter import Segmenter
+from segmenter.csvio import format_cell
+
+
+def csv_export(seg: Segmenter, rules: list) -> Callable[[], bytes]:
+    """A callable for st.download_button(data=...): the CSV is written when the user clicks, not on every rerun.
+    The core writes it in batches straight into one buffer, so the result is never held twice as frames."""
+    frozen = json.loads(json.dumps(rules))  # the rules as they are now, not as later edits leave them
+
+    def build() -> bytes:
+        buffer = io.BytesIO()
+        seg.export_csv(frozen, buffer)
+        return buffer.getvalue()
+
+    return build
+
+
+def rejected_csv(rejected: list) -> bytes:
+    """Rejected import rows (line, reason) as CSV; reasons quote cells, so they get the formula guard too."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["line", "reason"])
+    writer.writerows([r.line, format_cell(r.reason)] for r in rejected)
+    return out.getvalue().encode("utf-8")
+
+
+def definitions_json(segments: list[dict]) -> str:
+    """Segment definitions to share or back up: ``[{"name", "rules"}]`` (ids and counts belong to a database)."""
+    return json.dumps([{"name": s["name"], "rules": s["rules"]} for s in segments], indent=2, ensure_ascii=False)
+
+
+def read_definitions(data: object) -> list[dict]:
+    """Parsed JSON → definitions; accepts one ``{"name", "rules"}`` object or a list of them. ValueError if neither."""
+    items = [data] if isinstance(data, dict) else data
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "rules" in i for i in items):
+        raise ValueError('expected a list of {"name": ..., "rules": [...]} objects, as the export writes')
+    return items

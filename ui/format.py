@@ -1,0 +1,68 @@
+"""Formatting for the pages: counts, shares, times, markdown-safe text, and share links for rules."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+
+MAX_LINK_CHARS = 6_000  # browsers and proxies cut URLs somewhere past 8 KB; stay well under
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def count(n: int | None) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def share(part: int, total: int) -> str:
+    if not total:
+        return "—"
+    pct = 100 * part / total
+    return f"{pct:.1f}%" if pct >= 0.1 or part == 0 else "<0.1%"
+
+
+def when(iso: str | None) -> str:
+    """``2026-01-05T10:00:00Z`` → ``2026-01-05 10:00 UTC``."""
+    if not iso:
+        return "—"
+    try:
+        return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+def md(text: str) -> str:
+    """User text made literal for st.markdown (segment names, rule descriptions): no markdown, no LaTeX."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def encode_rules(rules: list) -> str:
+    """Rules → the ``?rules=`` parameter: compact JSON in URL-safe base64 without padding."""
+    data = json.dumps(rules, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def decode_rules(text: str) -> list:
+    """The ``?rules=`` parameter → rules JSON; ValueError with a reason when it cannot be read."""
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        rules = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the link's rules are not readable ({exc.__class__.__name__})") from None
+    if not isinstance(rules, list):
+        raise ValueError("the link's rules must be a JSON array")
+    return rules
+
+
+def parse_json(text: str) -> object:
+    """JSON text → data; ValueError naming the line and column of the first problem."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+
+
+def link(base: str | None, **params: str) -> str:
+    """A link to the app with query parameters (relative when the app's address is unknown)."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{(base or '').split('?')[0]}?{query}"

@@ -1,0 +1,217 @@
+"""The Build page's panels: what the current rules select (count, funnel, preview, breakdown, explain) and what
+can be done with them (save, export, share, JSON). Each panel reads widgets, calls the Segmenter, renders."""
+from __future__ import annotations
+
+import json
+import math
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from segmenter import ContactError, RuleError, Segmenter, SegmenterError, SegmentNotFound
+from segmenter.fields import Catalogue
+
+from . import format as fmt
+from . import state
+from .downloads import csv_export
+from .resources import current_user
+
+PAGE_SIZE = 25
+
+
+# ---- arriving: links and the empty database -------------------------------------------------------------------
+
+def apply_link(seg: Segmenter) -> None:
+    """Open what the address asks for once per new address: ``?segment=ID`` or ``?rules=<base64 JSON>``."""
+    wanted = (st.query_params.get("segment"), st.query_params.get("rules"))
+    if wanted == (None, None) or wanted == st.session_state[state.QUERY_APPLIED]:
+        return
+    st.session_state[state.QUERY_APPLIED] = wanted
+    try:
+        if wanted[0] is not None:
+            found = seg.get_segment(wanted[0])
+            state.load(found["rules"], {"id": found["id"], "name": found["name"]})
+        else:
+            state.load(seg.validate(fmt.decode_rules(wanted[1])).canonical, None)
+    except SegmentNotFound:
+        st.error(f"Segment {wanted[0]} was not found; it may have been deleted. Showing a new, empty segment.")
+    except (ValueError, SegmenterError) as exc:  # RuleError is a ValueError: rules that no longer fit the data
+        st.error(f"The link could not be opened: {exc}")
+
+
+def offer_demo(seg: Segmenter) -> None:
+    """On an empty database, offer the demo contacts (the first-run experience)."""
+    if seg.total_contacts():
+        return
+    st.info("The database has no contacts yet. Load demo contacts to explore, or import a CSV on the Contacts page.")
+    if st.button("Load 20,000 demo contacts", type="primary", key="load_demo"):
+        with st.spinner("Creating demo contacts…"):
+            seg.load_demo()
+        st.rerun()
+
+
+# ---- what the rules select ----------------------------------------------------------------------------------------
+
+def headline(n: int, total: int, waiting: int) -> None:
+    a, b, c = st.columns(3)
+    a.metric("Matching contacts", fmt.count(n))
+    b.metric("Share of all contacts", fmt.share(n, total), help=f"of {total:,} contacts")
+    c.metric("Rules waiting", waiting, help="Rules without a value yet, or with a problem: not applied")
+
+
+def preview(seg: Segmenter, rules: list, n: int, key: str = "preview") -> None:
+    """One page of the matching contacts (never the whole result) and where it sits in the total."""
+    pages = max(1, math.ceil(n / PAGE_SIZE))
+    page = st.columns([1, 3])[0].number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"{key}_page:{pages}")
+    rows = seg.contacts(rules, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    first = (page - 1) * PAGE_SIZE + 1
+    st.caption(f"Contacts {first:,}–{first + len(rows) - 1:,} of {n:,}, ordered by id" if rows else "No contacts match.")
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def funnel(seg: Segmenter, rules: list, total: int) -> None:
+    """How many contacts are left after each rule, so the rule that cuts the audience stands out."""
+    if not rules:
+        st.caption("Add rules to see how each one narrows the audience.")
+        return
+    steps = [{"after": "all contacts", "left": total}] + [
+        {"after": f"{s['position']}. {s['rule']}", "left": s["count"]} for s in seg.funnel(rules)]
+    frame = pd.DataFrame(steps)
+    frame["share"] = frame["left"] / total * 100 if total else 0.0
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "after": st.column_config.TextColumn("After rule", width="large"),
+        "left": st.column_config.NumberColumn("Contacts left", format="localized"),
+        "share": st.column_config.ProgressColumn("Share of all", min_value=0, max_value=100, format="%.1f%%")})
+
+
+def breakdown(seg: Segmenter, rules: list, catalogue: Catalogue) -> None:
+    """A small chart of the matching contacts by status, signup month or a chosen field (aggregated in the core)."""
+    names = [n for n in catalogue.names if n not in ("id", "email")]
+    default = names.index("status") if "status" in names else 0
+    field = st.selectbox("Break down by", names, index=default, key="breakdown_field",
+                         format_func=lambda n: "signups per month (created_at)" if n == "created_at" else n)
+    data = pd.DataFrame(seg.breakdown(rules, field, limit=10), columns=["value", "count"])
+    if data.empty:
+        st.caption("Nothing to chart.")
+        return
+    if catalogue[field].type == "datetime":
+        chart = alt.Chart(data).mark_bar().encode(x=alt.X("value:O", title="month", sort=None),
+                                                  y=alt.Y("count:Q", title="contacts"), tooltip=["value", "count"])
+    else:
+        chart = alt.Chart(data).mark_bar().encode(y=alt.Y("value:N", title=field, sort=None),
+                                                  x=alt.X("count:Q", title="contacts"), tooltip=["value", "count"])
+    st.altair_chart(chart.properties(height=min(420, 60 + 26 * len(data))), width="stretch")
+
+
+def explain(seg: Segmenter, rules: list) -> None:
+    """Why one contact is in or out: each top-level rule with pass or fail."""
+    email = st.text_input("Contact email", key="explain_email", placeholder="alice@example.com")
+    if not email.strip():
+        st.caption("Type an email to see which rules it passes.")
+        return
+    try:
+        answer = seg.explain(rules, email)
+    except ContactError as exc:
+        st.warning(str(exc).capitalize())
+        return
+    who = answer["contact"]["email"]
+    failed = [r["position"] for r in answer["rules"] if not r["passes"]]
+    if answer["matches"]:
+        st.success(f"{who} is in this segment: it passes every rule.")
+    else:
+        st.warning(f"{who} is not in this segment: it fails rule {', '.join(failed)}.")
+    if answer["rules"]:
+        st.dataframe(pd.DataFrame([{"#": r["position"], "rule": r["rule"], "passes": "✅ yes" if r["passes"] else "❌ no"}
+                                   for r in answer["rules"]]), hide_index=True, width="stretch")
+    with st.expander("The contact's fields"):
+        st.json(answer["contact"])
+
+
+# ---- what can be done with the rules -----------------------------------------------------------------------------
+
+def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) -> None:
+    """Save or update, then leave the outcome as a flash message for the rerun that follows."""
+    loaded = st.session_state[state.LOADED]
+    if waiting:
+        state.flash(("error", f"{waiting} rule(s) are waiting for a value or have a problem: finish or remove them, "
+                              "then save."))
+        return
+    try:
+        if loaded and not as_new:
+            saved = seg.update_segment(loaded["id"], name=name, rules=rules, user=current_user())
+        else:
+            saved = seg.create_segment(name, rules, user=current_user())
+    except SegmenterError as exc:
+        state.flash(("error", f"Not saved: {exc}"))
+        return
+    st.session_state[state.LOADED] = {"id": saved["id"], "name": saved["name"]}
+    st.session_state[state.QUERY_APPLIED] = (str(saved["id"]), None)  # the new address must not reload the draft
+    st.query_params.from_dict({"segment": str(saved["id"])})
+    state.flash(("success", f"Saved segment #{saved['id']} “{saved['name']}” "
+                            f"({fmt.count(saved['contacts_count'])} contacts)."))
+
+
+def save(seg: Segmenter, rules: list, waiting: int) -> None:
+    """Name + save (or update the loaded segment). Handled in the run itself, not in a callback, so the rules
+    saved are the ones on screen even when a value was typed and Save clicked in one go."""
+    loaded = st.session_state[state.LOADED]
+    name = st.text_input("Segment name", loaded["name"] if loaded else "", max_chars=200,
+                         key=f"segment_name:{loaded['id'] if loaded else 'new'}",
+                         placeholder="e.g. Active enterprise customers")
+    left, right = st.columns(2)
+    label = f"Update segment #{loaded['id']}" if loaded else "Save segment"
+    if left.button(label, type="primary", key="save_segment", width="stretch"):
+        _save(seg, rules, waiting, name, as_new=not loaded)
+        st.rerun()
+    if loaded and right.button("Save as a new segment", key="save_as_new", width="stretch"):
+        _save(seg, rules, waiting, name, as_new=True)
+        st.rerun()
+    message = state.pop_flash()
+    if message:
+        getattr(st, message[0])(message[1])
+
+
+def export(seg: Segmenter, rules: list, n: int) -> None:
+    loaded = st.session_state[state.LOADED]
+    stem = f"segment-{loaded['id']}" if loaded else "segment"
+    st.download_button(f"Export CSV ({fmt.count(n)} contacts)", data=csv_export(seg, rules), file_name=f"{stem}.csv",
+                       mime="text/csv", on_click="ignore", key="export_csv", icon=":material/download:",
+                       width="stretch")
+    st.caption("All matching contacts, streamed from the database as it is now. Cells that could run as "
+               "spreadsheet formulas are prefixed with '.")
+
+
+def share(rules: list) -> None:
+    loaded = st.session_state[state.LOADED]
+    base = st.context.url
+    if loaded:
+        st.caption(f"Link to saved segment #{loaded['id']} (always shows its current rules and contacts):")
+        st.code(fmt.link(base, segment=str(loaded["id"])), language=None, wrap_lines=True)
+    encoded = fmt.encode_rules(rules)
+    st.caption("Link to the rules as they are on screen (works without saving):")
+    if len(encoded) > fmt.MAX_LINK_CHARS:
+        st.warning("These rules are too long for a link; save the segment or share the JSON instead.")
+    else:
+        st.code(fmt.link(base, rules=encoded), language=None, wrap_lines=True)
+
+
+def _paste(seg: Segmenter) -> None:
+    try:
+        rules = seg.validate(fmt.parse_json(st.session_state.get("paste_rules", ""))).canonical
+    except (ValueError, SegmenterError) as exc:
+        st.session_state["paste_error"] = str(exc)
+        return
+    state.load(rules, st.session_state[state.LOADED])
+    st.session_state["paste_rules"] = ""
+
+
+def rules_json(seg: Segmenter, rules: list) -> None:
+    st.code(json.dumps(rules, indent=2, ensure_ascii=False), language="json")
+    st.text_area("Paste rules JSON to replace the rules above", key="paste_rules", height=120,
+                 placeholder='[{"field": "status", "operator": "equals", "value": "active"}]')
+    st.button("Use pasted rules", key="use_pasted", on_click=_paste, args=(seg,))
+    problem = st.session_state.pop("paste_error", None)
+    if problem:
+        st.error(f"Those rules were not used: {problem}")

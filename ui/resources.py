@@ -1,0 +1,42 @@
+"""The one Segmenter per database URL, shared by every session (it is thread-safe), and who is signed in."""
+from __future__ import annotations
+
+import streamlit as st
+
+import segmenter
+from segmenter.service import default_url
+
+MAX_UPLOAD_MB = 200  # keep in step with server.maxUploadSize in .streamlit/config.toml
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def _segmenter(url: str) -> segmenter.Segmenter:
+    # Keyed by URL: the snapshot inside refreshes itself from the change log, so sharing it never serves stale data.
+    return segmenter.connect(url)
+
+
+def get_segmenter() -> segmenter.Segmenter:
+    """The Segmenter for $SEGMENTER_DATABASE_URL (or the default SQLite file); stops the page with a message if
+    the database cannot be opened."""
+    try:
+        return _segmenter(default_url())
+    except segmenter.SegmenterError as exc:
+        st.error(f"The database could not be opened. {exc}")
+        st.stop()
+
+
+def current_user() -> str | None:
+    """The signed-in user's email (recorded on segments they save), or None when nobody is signed in."""
+    try:
+        if st.user.get("is_logged_in"):
+            return st.user.get("email")
+    except Exception:  # st.user is unavailable outside a running app (bare script, some test harnesses)
+        return None
+    return None
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def suggestions(url: str, field: str) -> list[str]:
+    """Common values of a text field for `in` lists. Shared data (the same for everyone on this database),
+    refreshed every minute: a suggestion is only a hint, the rule is evaluated on current data."""
+    return _segmenter(url).suggestions(field, limit=100)

@@ -1,0 +1,202 @@
+"""The rule editor: one row of widgets per rule (field, operator from the registry for the field's type, and a
+value widget chosen by the operator's value kind), groups of rows, and the check of each row beside it.
+Rows stay plain data; what a rule means is the core's business (segmenter.rules / segmenter.operators)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import streamlit as st
+
+from segmenter.errors import RuleError
+from segmenter.fields import Catalogue
+from segmenter.operators import MAX_DAYS, OPERATORS, operators_for
+from segmenter.rules import describe, validate_rules
+from segmenter.values import is_date_text
+
+from . import state
+from .format import md
+from .resources import suggestions
+
+DEFAULT_FIELD = "status"
+
+
+# ---- editing the draft (widget callbacks) -----------------------------------------------------------------------
+
+def _blank_row(catalogue: Catalogue) -> dict:
+    field = DEFAULT_FIELD if DEFAULT_FIELD in catalogue else catalogue.names[0]
+    return {"key": state.new_key(), "field": field, "operator": operators_for(catalogue[field].type)[0], "value": None}
+
+
+def add_rule(catalogue: Catalogue, group_key: str | None = None) -> None:
+    items = st.session_state[state.DRAFT]
+    target = next((g["rules"] for g in items if g["key"] == group_key), items) if group_key else items
+    target.append(_blank_row(catalogue))
+
+
+def add_group(catalogue: Catalogue) -> None:
+    st.session_state[state.DRAFT].append({"key": state.new_key("g"), "match": "any", "rules": [_blank_row(catalogue)]})
+
+
+def remove(key: str) -> None:
+    items = st.session_state[state.DRAFT]
+    items[:] = [i for i in items if i["key"] != key]
+    for group in (i for i in items if "rules" in i):
+        group["rules"][:] = [m for m in group["rules"] if m["key"] != key]
+
+
+# ---- value widgets, one per value kind ------------------------------------------------------------------------
+
+def _number(v: Any) -> float | int | None:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _whole(v: float | int | None) -> float | int | None:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _date(v: Any) -> dt.date | None:
+    return dt.date.fromisoformat(v.strip()) if isinstance(v, str) and is_date_text(v.strip()) else None
+
+
+def _is_datetime_text(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip()) and not is_date_text(v.strip())
+
+
+def _pair(v: Any) -> list:
+    return list(v) if isinstance(v, (list, tuple)) and len(v) == 2 else [None, None]
+
+
+def _when_input(label: str, v: Any, key: str) -> str | None:
+    """A date picker; a datetime value (pasted JSON or a link) keeps an ISO text box so no precision is lost."""
+    if _is_datetime_text(v):
+        text = st.text_input(label, v, key=key + ":text", label_visibility="collapsed",
+                             placeholder="2026-01-05T10:00:00Z")
+        return text or None
+    picked = st.date_input(label, _date(v), key=key + ":date", label_visibility="collapsed", format="YYYY-MM-DD")
+    return picked.isoformat() if picked else None
+
+
+def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
+    """The widget for one value kind; returns the rule value, or None while nothing is entered."""
+    hidden = "collapsed"
+    if kind == "none":
+        st.caption("no value needed")
+        return None
+    if kind == "string":
+        text = st.text_input("Value", v if isinstance(v, str) else "", key=key, label_visibility=hidden,
+                             placeholder="value")
+        return text or None
+    if kind == "string_list":
+        current = [x for x in v if isinstance(x, str)] if isinstance(v, list) else ([v] if isinstance(v, str) and v else [])
+        options = list(dict.fromkeys(current + suggestions(url, field)))
+        chosen = st.multiselect("Values", options, default=current, key=key, accept_new_options=True,
+                                label_visibility=hidden, placeholder="pick or type values")
+        return chosen or None
+    if kind in ("number", "days"):
+        days = kind == "days"
+        n = st.number_input("Value", value=_number(v) if not days else int(_number(v) or 30), key=key,
+                            label_visibility=hidden, placeholder="days" if days else "number",
+                            min_value=1 if days else None, max_value=MAX_DAYS if days else None, step=1 if days else None)
+        return _whole(n)
+    a, b = _pair(v)
+    left, right = st.columns(2)
+    if kind == "number_pair":
+        with left:
+            a = st.number_input("From", value=_number(a), key=key + ":a", label_visibility=hidden, placeholder="from")
+        with right:
+            b = st.number_input("To", value=_number(b), key=key + ":b", label_visibility=hidden, placeholder="to")
+        return None if a is None or b is None else [_whole(a), _whole(b)]
+    if kind == "when_pair":
+        with left:
+            a = _when_input("From", a, key + ":a")
+        with right:
+            b = _when_input("To", b, key + ":b")
+        return None if a is None or b is None else [a, b]
+    return _when_input("Value", v, key)  # when, date
+
+
+# ---- rows and groups --------------------------------------------------------------------------------------------
+
+def _index(options: list, value: Any) -> int:
+    return options.index(value) if value in options else 0
+
+
+def _check(rule: dict, catalogue: Catalogue) -> str | None:
+    """The core's verdict on one rule, without its position (the message sits beside the rule)."""
+    try:
+        validate_rules([rule], catalogue)
+    except RuleError as exc:
+        return "; ".join(p.removeprefix("rule 1: ") for p in exc.problems)
+    return None
+
+
+def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
+    """Draw one rule and write the user's choices back into ``row``; returns the rule when it is complete and valid."""
+    k = row["key"]
+    c_field, c_op, c_value, c_del = st.columns([3, 3, 5, 1], vertical_alignment="top")
+    names = catalogue.names
+    field = c_field.selectbox("Field", names, index=_index(names, row["field"]), key=f"{k}:field",
+                              label_visibility="collapsed",
+                              format_func=lambda n: f"{n} · {catalogue[n].type}" + (" · custom" if catalogue[n].custom else ""))
+    ftype = catalogue[field].type
+    ops = operators_for(ftype)
+    op = c_op.selectbox("Operator", ops, index=_index(ops, row["operator"]), key=f"{k}:op:{ftype}",
+                        label_visibility="collapsed", format_func=lambda o: OPERATORS[o].label)
+    kind = OPERATORS[op].forms[ftype].value.key
+    with c_value:
+        value = _value_widget(kind, row["value"], f"{k}:v:{field}:{kind}", field, url)
+    c_del.button("✕", key=f"{k}:del", on_click=remove, args=(k,), help="Remove this rule")
+    row.update(field=field, operator=op, value=value)
+    if kind != "none" and value is None:
+        st.caption("⏳ Enter a value — this rule is not applied yet.")
+        return None
+    problem = _check(state.row_rule(row), catalogue)
+    if problem:
+        st.error(problem, icon="⚠️")
+        return None
+    return state.row_rule(row)
+
+
+def _raw_member(item: dict, catalogue: Catalogue) -> dict | None:
+    """A group nested deeper than the editor goes (from pasted JSON): shown in plain English, removable."""
+    text, button = st.columns([11, 1])
+    text.markdown("↳ " + md(describe([item["raw"]])))
+    button.button("✕", key=f"{item['key']}:del", on_click=remove, args=(item["key"],), help="Remove this group")
+    problem = _check(item["raw"], catalogue)
+    if problem:
+        st.error(problem, icon="⚠️")
+        return None
+    return item["raw"]
+
+
+def group_box(group: dict, catalogue: Catalogue, url: str) -> tuple[dict | None, int]:
+    """A bordered box: "match any/all of" and its rows; returns (the group when at least one member applies,
+    how many of its rows are waiting)."""
+    g = group["key"]
+    with st.container(border=True):
+        head, tail = st.columns([9, 3], vertical_alignment="center")
+        group["match"] = head.radio("Group matches", ["any", "all"], index=_index(["any", "all"], group["match"]),
+                                    key=f"{g}:match", horizontal=True,
+                                    format_func=lambda m: "any of these (OR)" if m == "any" else "all of these (AND)")
+        tail.button("Remove group", key=f"{g}:del", on_click=remove, args=(g,))
+        members = [(_raw_member(m, catalogue) if "raw" in m else rule_row(m, catalogue, url)) for m in group["rules"]]
+        st.button("Add rule to group", icon=":material/add:", key=f"{g}:add", on_click=add_rule, args=(catalogue, g))
+    applied = [m for m in members if m is not None]
+    waiting = len(members) - len(applied)
+    return ({"match": group["match"], "rules": applied} if applied else None), waiting
+
+
+def edit_rules(catalogue: Catalogue, url: str) -> tuple[list, int]:
+    """Draw the whole draft; returns (the rules to apply now, how many rows are waiting for a value or invalid)."""
+    applied, waiting = [], 0
+    for item in st.session_state[state.DRAFT]:
+        if "rules" in item:
+            rule, group_waiting = group_box(item, catalogue, url)
+            waiting += group_waiting or (rule is None)
+        else:
+            rule = _raw_member(item, catalogue) if "raw" in item else rule_row(item, catalogue, url)
+            waiting += rule is None
+        if rule is not None:
+            applied.append(rule)
+    return applied, waiting

@@ -1,0 +1,75 @@
+"""Session-state keys in one place, and the Build page's draft: the rules being edited, as rows for widgets.
+
+A draft item is a rule row ``{"key", "field", "operator", "value"}``, a group ``{"key", "match", "rules": [...]}``
+(one level of groups is edited with widgets), or ``{"key", "raw": {...}}`` for a deeper group pasted as JSON,
+which is kept as it is and shown in plain English."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+DRAFT = "draft"              # list of draft items (the rules on the Build page)
+LOADED = "loaded_segment"    # {"id", "name"} of the saved segment open in Build, or None
+QUERY_APPLIED = "query_applied"  # the ?segment= / ?rules= pair already applied, so edits are not overwritten
+NEXT_KEY = "next_key"        # counter for widget keys of new rows
+PREVIEW_PAGE = "preview_page"
+FLASH = "flash"              # a one-shot message shown after a rerun (e.g. "Saved")
+
+
+def init() -> None:
+    st.session_state.setdefault(DRAFT, [])
+    st.session_state.setdefault(LOADED, None)
+    st.session_state.setdefault(QUERY_APPLIED, None)
+    st.session_state.setdefault(NEXT_KEY, 0)
+
+
+def new_key(prefix: str = "r") -> str:
+    st.session_state[NEXT_KEY] = st.session_state.get(NEXT_KEY, 0) + 1
+    return f"{prefix}{st.session_state[NEXT_KEY]}"
+
+
+def is_group(raw: Any) -> bool:
+    return isinstance(raw, dict) and "match" in raw
+
+
+def _row(raw: dict) -> dict:
+    return {"key": new_key(), "field": raw.get("field"), "operator": raw.get("operator"), "value": raw.get("value")}
+
+
+def _member(raw: Any) -> dict:
+    return {"key": new_key("x"), "raw": raw} if is_group(raw) else _row(raw)
+
+
+def items_from_rules(rules: list) -> list[dict]:
+    """Validated rules → draft items (fresh keys, so every widget starts from the rule's values)."""
+    items = []
+    for raw in rules:
+        if is_group(raw):
+            items.append({"key": new_key("g"), "match": raw["match"], "rules": [_member(m) for m in raw["rules"]]})
+        else:
+            items.append(_row(raw))
+    return items
+
+
+def row_rule(row: dict) -> dict:
+    """A rule row as rule JSON (no value key for operators that take none)."""
+    rule = {"field": row["field"], "operator": row["operator"]}
+    if row.get("value") is not None:
+        rule["value"] = row["value"]
+    return rule
+
+
+def load(rules: list, loaded: dict | None) -> None:
+    """Replace the draft with these (validated) rules; ``loaded`` is the segment they come from, if any."""
+    st.session_state[DRAFT] = items_from_rules(rules)
+    st.session_state[LOADED] = loaded
+    st.session_state[PREVIEW_PAGE] = 1
+
+
+def flash(message: str) -> None:
+    st.session_state[FLASH] = message
+
+
+def pop_flash() -> str | None:
+    return st.session_state.pop(FLASH, None)
