@@ -1,0 +1,683 @@
+"""CSV import (header mapping, type inference, per-row validation with physical line numbers) and streaming export.
+
+Pure functions over files and values; the store decides what to write.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import gc
+import io
+import itertools
+import math
+import numbers
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import IO, Union
+
+import numpy as np
+import pandas as pd
+
+from segmenter.errors import ContactError
+from segmenter.values import coerce_bool, coerce_number, format_datetime, parse_datetime, to_utc
+
+CORE_FIELDS = ("email", "name", "company", "status", "created_at")
+CORE_TYPES = {"email": "text", "name": "text", "company": "text", "status": "text", "created_at": "datetime"}
+FIELD_TYPES = ("text", "number", "datetime", "boolean")
+FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Header spellings that mean a core field although they do not normalise to its name.
+HEADER_ALIASES = {"emailaddress": "email"}
+FIRST_NAME_HEADERS = ("firstname",)
+LAST_NAME_HEADERS = ("lastname",)
+_FIRST_LAST = "first+last name → name"
+MAX_EXACT_INT = 2**53  # beyond this a number column would silently lose digits (ids, card numbers): keep text
+_ASCII_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "Ae",
+                             "đ": "d", "Đ": "D", "œ": "oe", "Œ": "Oe", "ı": "i", "þ": "th"})
+_DMY_RE = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_YMD_RE = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$")
+_ORDER_WORD = {"dayfirst": "day-first", "monthfirst": "month-first"}
+_ORDER_TEXT = {"dayfirst": "day-first (DD-MM-YYYY)", "monthfirst": "month-first (MM-DD-YYYY)"}
+
+Source = Union[str, os.PathLike, bytes, bytearray, IO[bytes], IO[str]]
+
+
+@dataclass
+class ColumnPlan:
+    """Where one CSV column goes: ``field`` None means the column is skipped."""
+
+    header: str
+    field: str | None
+    type: str | None
+    new: bool
+    note: str
+
+
+@dataclass
+class CsvPlan:
+    """The preview shown before an import writes anything."""
+
+    columns: list[ColumnPlan]
+    new_fields: dict[str, str]
+    row_count: int
+    date_orders: dict[str, str]
+
+
+@dataclass
+class ParsedCSV:
+    """Typed records with the physical line they start on, and the rows rejected with a reason."""
+
+    plan: CsvPlan
+    rows: list[tuple[int, dict]] = dc_field(default_factory=list)
+    rejected: list[tuple[int, str]] = dc_field(default_factory=list)
+
+
+# ---------------------------------------------------------------- names
+
+def ascii_fold(text: str) -> str:
+    """``text`` with accents removed and letters such as ``ł``, ``ß`` spelled in ASCII; other characters dropped."""
+    folded = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
+    return "".join(c for c in folded if c.isascii())
+
+
+def normalize_header(h: str) -> str:
+    """Lower-case, without spaces, ``_`` and ``-``: the key headers are matched on (``E-mail`` → ``email``)."""
+    return re.sub(r"[\s_-]+", "", str(h).lower())
+
+
+def snake_case(h: str, position: int = 1) -> str:
+    """A custom field name for a header (``Phone 1`` → ``phone_1``); ``column_<position>`` when nothing is left."""
+    text = ascii_fold(str(h))
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
+    name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    if not name:
+        return f"column_{position}"
+    if name[0].isdigit():
+        name = "f_" + name
+    return name[:63].rstrip("_")
+
+
+# ---------------------------------------------------------------- reading the file
+
+def _mb(n: int) -> str:
+    x = n / 1_000_000
+    return f"{x:.1f}".removesuffix(".0") if x >= 0.1 else f"{x:.2g}"
+
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise ContactError(f"file is {_mb(size)} MB; the limit is {_mb(max_bytes)} MB")
+
+
+def _read_source(source: Source, max_bytes: int | None) -> bytes | str:
+    if isinstance(source, str) and "\n" in source:  # CSV text itself, as typed in a notebook
+        source = source.encode("utf-8")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        _check_size(len(source), max_bytes)
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            _check_size(os.path.getsize(source), max_bytes)
+            return Path(source).read_bytes()
+        except OSError as e:
+            raise ContactError(f"cannot read {os.fspath(source)!r}: {e.strerror or e}") from None
+    if hasattr(source, "read"):
+        if getattr(source, "seekable", lambda: False)():
+            source.seek(0, io.SEEK_END)
+            _check_size(source.tell(), max_bytes)
+            source.seek(0)  # a preview may already have read the same upload
+        data = source.read()
+        _check_size(len(data.encode("utf-8") if isinstance(data, str) else data), max_bytes)
+        return data
+    raise ContactError(f"cannot read a CSV from {type(source).__name__}; give a path, bytes or a file")
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    if data.startswith(b"PK\x03\x04"):
+        raise ContactError("not a CSV file: this looks like an Excel workbook or a zip; save it as CSV UTF-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ContactError("the file is UTF-16 text; save it as CSV UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ContactError(
+            f"the file is not UTF-8 text: byte 0x{data[e.start]:02x} on line {line} cannot be decoded; "
+            "save it as CSV UTF-8") from None
+
+
+def _delimiter(text: str) -> str:
+    # a comma unless the header only splits on ';' or tab (spreadsheets in many locales save those)
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";", "\t")}
+    best = max(widths, key=widths.get)
+    return best if widths[","] == 1 and widths[best] > 1 else ","
+
+
+def _records(text: str) -> list[tuple[int, list[str]]]:
+    """(physical start line, cells) for every record; blank records are left out."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    records, start = [], 1
+    try:
+        for cells in reader:
+            if "".join(cells).strip():
+                records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise ContactError(f"not a readable CSV file: line {start}: {e}") from None
+    return records
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    # millions of small lists and dicts would trigger the cyclic collector over and over (it doubles the time);
+    # none of them form cycles, so it is paused while a file is read
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_table(source: Source, max_bytes: int | None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    text = _decode(_read_source(source, max_bytes))
+    if "\x00" in text:
+        raise ContactError("not a CSV file: it contains binary data (NUL bytes)")
+    records = _records(text)
+    if not records:
+        raise ContactError("the file is empty: no header row")
+    return [h.strip() for h in records[0][1]], records[1:]
+
+
+def _columns(records: list[tuple[int, list[str]]], width: int) -> list[list[str]]:
+    """The trimmed cell texts of each of the first ``width`` columns; short rows read as empty cells."""
+    transposed = itertools.zip_longest(*(cells for _, cells in records), fillvalue="")
+    columns = [_clean(col) for col, _ in zip(transposed, range(width))]
+    return columns + [[""] * len(records) for _ in range(width - len(columns))]
+
+
+def _clean(column: Iterable[str]) -> list[str]:
+    values = [c.strip() for c in column]
+    for i in [i for i, v in enumerate(values) if v[:1] == "'"]:
+        # undo the formula-injection guard of our own export so export → edit → import round-trips
+        if len(values[i]) > 1 and values[i][1] in FORMULA_TRIGGERS:
+            values[i] = values[i][1:]
+    return values
+
+
+# ---------------------------------------------------------------- mapping headers to fields
+
+@dataclass
+class _Target:
+    field: str | None
+    type: str | None = None
+    new: bool = False
+    note: str = ""
+
+
+def _known_types(known_fields: dict[str, str] | None) -> dict[str, str]:
+    known = {**(known_fields or {}), **CORE_TYPES}
+    known.pop("id", None)
+    return {k: (t if t in FIELD_TYPES else "text") for k, t in known.items()}
+
+
+def _lookup(known: dict[str, str]) -> dict[str, str]:
+    by_norm: dict[str, str] = {}
+    for name in known:
+        by_norm.setdefault(normalize_header(name), name)
+    return by_norm
+
+
+def _mapped_target(header: str, target: str | None, known: dict[str, str], by_norm: dict[str, str]) -> _Target:
+    if target is None:
+        return _Target(None, note="skipped (mapping)")
+    name = target if target in known else by_norm.get(normalize_header(target), target)
+    if name == "id":
+        raise ContactError(f"column {header!r} cannot be mapped to 'id': the store assigns ids; map it to None")
+    if name in known:
+        return _Target(name, known[name], note="mapped by you")
+    if not FIELD_NAME_RE.match(name):
+        raise ContactError(
+            f"column {header!r} is mapped to {target!r}, which is not a valid field name "
+            f"(lower-case letters, digits and _, starting with a letter; e.g. {snake_case(target)!r})")
+    return _Target(name, None, new=True, note="mapped by you")
+
+
+def _mapping_index(headers: list[str], mapping: dict[str, str | None]) -> dict[int, str | None]:
+    by_header: dict[int, str | None] = {}
+    for key, target in mapping.items():
+        hits = [j for j, h in enumerate(headers) if key in (h, h.strip()) or key.strip() == h]
+        if not hits:
+            listed = ", ".join(repr(h) for h in headers)
+            raise ContactError(f"the mapping names column {key!r}, which is not in the file; columns: {listed}")
+        by_header.update({j: target for j in hits})
+    return by_header
+
+
+def _auto_targets(headers: list[str], targets: dict[int, _Target], known: dict[str, str],
+                  by_norm: dict[str, str]) -> None:
+    for j, h in enumerate(headers):
+        if j in targets:
+            continue
+        norm = normalize_header(h)
+        if norm == "id":
+            targets[j] = _Target(None, note="ignored: the store assigns ids")
+        elif h in known or norm in by_norm:
+            name = h if h in known else by_norm[norm]
+            targets[j] = _Target(name, known[name])
+
+
+def _name_targets(headers: list[str], targets: dict[int, _Target], known: dict[str, str]) -> None:
+    taken = {t.field for t in targets.values()}
+    free = {normalize_header(h): j for j, h in reversed(list(enumerate(headers))) if j not in targets}
+    for alias, name in HEADER_ALIASES.items():
+        if name not in taken and alias in free:
+            targets[free[alias]] = _Target(name, known[name], note=f"{headers[free[alias]]} → {name}")
+    if "name" in taken:
+        return
+    first = next((free[h] for h in FIRST_NAME_HEADERS if h in free), None)
+    last = next((free[h] for h in LAST_NAME_HEADERS if h in free), None)
+    if first is not None and last is not None:
+        for j in (first, last):
+            targets[j] = _Target("name", "text", note=_FIRST_LAST)
+
+
+def _new_targets(headers: list[str], targets: dict[int, _Target], known: dict[str, str], has_values) -> None:
+    used = set(known) | {"id"} | {t.field for t in targets.values() if t.field}
+    for j, h in enumerate(headers):
+        if j in targets:
+            continue
+        if not h and not has_values(j):
+            targets[j] = _Target(None, note="ignored: no header and no values")
+            continue
+        base = name = snake_case(h, j + 1)
+        k = 2
+        while name in used:
+            name, k = f"{base[:60]}_{k}", k + 1
+        used.add(name)
+        targets[j] = _Target(name, None, new=True)
+
+
+def _check_collisions(headers: list[str], targets: dict[int, _Target]) -> None:
+    seen: dict[str, int] = {}
+    for j in sorted(targets):
+        f = targets[j].field
+        if f is None or targets[j].note == _FIRST_LAST:
+            continue
+        if f in seen:
+            raise ContactError(
+                f"columns {headers[seen[f]]!r} and {headers[j]!r} both go to field {f!r}; "
+                "map one of them to None (skip) or to another field")
+        seen[f] = j
+
+
+def _targets(headers, known, mapping, has_values) -> dict[int, _Target]:
+    by_norm = _lookup(known)
+    targets = {j: _mapped_target(headers[j], t, known, by_norm)
+               for j, t in _mapping_index(headers, mapping or {}).items()}
+    _auto_targets(headers, targets, known, by_norm)
+    _name_targets(headers, targets, known)
+    _new_targets(headers, targets, known, has_values)
+    _check_collisions(headers, targets)
+    if not any(t.field == "email" for t in targets.values()):
+        listed = ", ".join(repr(h) for h in headers)
+        raise ContactError(
+            f"no email column: the header has {listed}; name a column 'email' "
+            "or pass a mapping such as {'Your column': 'email'}")
+    return targets
+
+
+# ---------------------------------------------------------------- values
+
+def _is_number_text(v: str) -> bool:
+    if v[0] == "+" or re.match(r"^-?0\d", v):
+        return False
+    try:
+        n = coerce_number(v)
+    except ValueError:
+        return False
+    return not isinstance(n, int) or abs(n) <= MAX_EXACT_INT
+
+
+def _dmy(v: str) -> tuple[int, int, int, int, int, int] | None:
+    m = _DMY_RE.match(v)
+    if not m:
+        return None
+    a, _, b, y, hh, mm, ss = m.groups()
+    return int(a), int(b), int(y), int(hh or 0), int(mm or 0), int(ss or 0)
+
+
+def _make_datetime(y: int, month: int, day: int, hh: int = 0, mm: int = 0, ss: int = 0) -> dt.datetime | None:
+    try:
+        return dt.datetime(y, month, day, hh, mm, ss, tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def _dmy_as(parts: tuple, order: str) -> dt.datetime | None:
+    a, b, y, hh, mm, ss = parts
+    day, month = (a, b) if order == "dayfirst" else (b, a)
+    return _make_datetime(y, month, day, hh, mm, ss)
+
+
+def _other_date(v: str) -> dt.datetime | None:
+    """ISO 8601 / ``YYYY-MM-DD`` / ``YYYY/MM/DD``: dates whose order never depends on the column."""
+    m = _YMD_RE.match(v)
+    if m:
+        return _make_datetime(int(m[1]), int(m[3]), int(m[4]))
+    try:
+        return parse_datetime(v)
+    except ValueError:
+        return None
+
+
+def _is_date_text(v: str) -> bool:
+    parts = _dmy(v)
+    if parts is not None:
+        return _dmy_as(parts, "dayfirst") is not None or _dmy_as(parts, "monthfirst") is not None
+    return _other_date(v) is not None
+
+
+def _date_order(values: Iterable[str], dayfirst: bool | None) -> tuple[str, str | None]:
+    """The column's order and a value that decided it (None when nothing decided)."""
+    has_dmy, month_only = False, None
+    for v in values:
+        parts = _dmy(v)
+        if parts is None:
+            continue
+        has_dmy = True
+        as_day, as_month = _dmy_as(parts, "dayfirst"), _dmy_as(parts, "monthfirst")
+        if as_day and not as_month:
+            return "dayfirst", v
+        if as_month and not as_day and month_only is None:
+            month_only = v
+    if not has_dmy:
+        return "iso", None
+    if month_only is not None:
+        return "monthfirst", month_only
+    return ("dayfirst" if dayfirst else "monthfirst"), None
+
+
+def _infer_type(values: list[str]) -> str:
+    if not values:
+        return "text"
+    if all(_is_number_text(v) for v in values):
+        return "number"
+    if all(_is_date_text(v) for v in values):
+        return "datetime"
+    if all(v.lower() in ("true", "false", "yes", "no") for v in values):
+        return "boolean"
+    return "text"
+
+
+class _Bad(str):
+    """A problem found in a cell, kept in the column in place of its value."""
+
+
+_MISSING_EMAIL = _Bad("email is empty (required)")
+
+
+def _show(v: str) -> str:
+    return repr(v if len(v) <= 80 else v[:77] + "...")
+
+
+def _email_converter(v: str) -> str:
+    e = v.lower()
+    return e if EMAIL_RE.match(e) else _Bad(f"email {_show(v)} does not look like an address (local@domain.tld)")
+
+
+def _checked(fn, problem: str):
+    def convert(v: str):
+        try:
+            return fn(v)
+        except ValueError:
+            return _Bad(problem.format(_show(v)))
+    return convert
+
+
+def _converter(name: str, ftype: str, order: str | None, example: str | None):
+    if name == "email":
+        return _email_converter
+    if ftype == "number":
+        return _checked(coerce_number, f"{name} {{}} is not a number")
+    if ftype == "boolean":
+        return _checked(coerce_bool, f"{name} {{}} is not a boolean (true/false/yes/no)")
+    if ftype == "datetime":
+        return lambda v: _parse_date(name, v, order, example)
+    return None
+
+
+def _parse_date(name: str, v: str, order: str, example: str | None) -> dt.datetime | _Bad:
+    parts = _dmy(v)
+    if parts is None:
+        value = _other_date(v)
+        if value is not None:
+            return value
+        return _Bad(f"{name} {_show(v)} is not a date (YYYY-MM-DD, ISO 8601, DD-MM-YYYY or MM-DD-YYYY)")
+    value = _dmy_as(parts, "monthfirst" if order == "iso" else order)
+    if value is not None:
+        return value
+    other = "monthfirst" if order == "dayfirst" else "dayfirst"
+    if example is not None and _dmy_as(parts, other) is not None:
+        return _Bad(f"{name} {_show(v)} is not a valid {_ORDER_TEXT[order]} date; other dates in this column, "
+                    f"such as {example!r}, are {_ORDER_WORD[order]}")
+    return _Bad(f"{name} {_show(v)} is not a valid date")
+
+
+def _convert(values: list[str], fn) -> list:
+    """Cell texts → values, None for empty cells and _Bad for problems; each distinct text converted once."""
+    if fn is None:
+        return [v or None for v in values]
+    cache: dict[str, object] = {}
+    out = []
+    for v in values:
+        if not v:
+            out.append(None)
+            continue
+        r = cache.get(v)
+        if r is None:
+            r = cache[v] = fn(v)
+        out.append(r)
+    return out
+
+
+# ---------------------------------------------------------------- plan and parse
+
+@dataclass
+class _Prepared:
+    plan: CsvPlan
+    width: int
+    shapes: list[tuple[int, int]]  # per record: physical line, number of cells when too many (else 0)
+    outputs: list[tuple[str, list[str], object]]  # field, cell texts, converter
+
+
+def _note(t: _Target, ftype: str, order: str | None, values: list[str]) -> str:
+    parts = [t.note] if t.note else []
+    if t.new:
+        parts.append(f"new {ftype} field")
+        if ftype == "text" and values and all(re.fullmatch(r"[+-]?\d+(\.\d+)?", v) for v in values):
+            parts.append("kept as text: leading zeros, a leading + or very long numbers")
+        if not values:
+            parts.append("no values")
+    elif t.field == "email":
+        parts.append("trimmed and lower-cased")
+    elif not t.note:
+        parts.append(f"existing {ftype} field")
+    if order in _ORDER_WORD:
+        parts.append(f"{_ORDER_WORD[order]} dates")
+    return "; ".join(parts)
+
+
+def _prepare(source, known_fields, mapping, dayfirst, max_bytes) -> _Prepared:
+    headers, records = _read_table(source, max_bytes)
+    known = _known_types(known_fields)
+    columns = _columns(records, len(headers))
+    targets = _targets(headers, known, mapping, lambda j: any(columns[j]))
+    plans, new_fields, orders, outputs = [], {}, {}, []
+    for j, h in enumerate(headers):
+        t = targets[j]
+        if t.field is None:
+            plans.append(ColumnPlan(h, None, None, False, t.note))
+            continue
+        distinct = list(dict.fromkeys(v for v in columns[j] if v))  # file order: messages cite the first example
+        ftype = t.type or _infer_type(distinct)
+        order, example = (None, None)
+        if ftype == "datetime":
+            order, example = _date_order(distinct, dayfirst)
+            orders[t.field] = order
+        if t.new:
+            new_fields[t.field] = ftype
+        plans.append(ColumnPlan(h, t.field, ftype, t.new, _note(t, ftype, order, distinct)))
+        if t.note != _FIRST_LAST:
+            outputs.append((t.field, columns[j], _converter(t.field, ftype, order, example)))
+    name_cols = [j for j in sorted(targets) if targets[j].note == _FIRST_LAST]
+    if name_cols:
+        joined = [" ".join(p for p in pair if p) for pair in zip(*(columns[j] for j in name_cols))]
+        outputs.append(("name", joined, None))
+    plan = CsvPlan(plans, new_fields, len(records), orders)
+    return _Prepared(plan, len(headers), _shapes(records, len(headers)), outputs)
+
+
+def _shapes(records: list[tuple[int, list[str]]], width: int) -> list[tuple[int, int]]:
+    # extra cells that are all empty (a trailing comma) lose nothing, so only non-empty extras count
+    return [(line, len(cells) if len(cells) > width and "".join(cells[width:]).strip() else 0)
+            for line, cells in records]
+
+
+def plan_csv(source: Source, known_fields: dict[str, str] | None = None,
+             mapping: dict[str, str | None] | None = None, dayfirst: bool | None = None,
+             max_bytes: int | None = None) -> CsvPlan:
+    """What an import would do with each column, the new fields and their types: the preview before writing."""
+    with _gc_paused():
+        return _prepare(source, known_fields, mapping, dayfirst, max_bytes).plan
+
+
+def parse_csv(source: Source, known_fields: dict[str, str] | None = None,
+              mapping: dict[str, str | None] | None = None, dayfirst: bool | None = None,
+              max_bytes: int | None = None) -> ParsedCSV:
+    """Read a CSV into typed records (non-empty cells only) and rejected rows with reasons, both by physical line."""
+    with _gc_paused():
+        return _parse(_prepare(source, known_fields, mapping, dayfirst, max_bytes))
+
+
+def _parse(prep: _Prepared) -> ParsedCSV:
+    names, outputs, bad = _convert_columns(prep.outputs)
+    result = ParsedCSV(prep.plan)
+    width = prep.width
+    for i, ((line, too_many), values) in enumerate(zip(prep.shapes, zip(*outputs))):
+        if too_many:
+            result.rejected.append((line, f"line {line}: {too_many} cells but the header has {width} columns"))
+        elif i in bad:
+            result.rejected.append((line, f"line {line}: " + "; ".join(v for v in values if type(v) is _Bad)))
+        else:
+            result.rows.append((line, {n: v for n, v in zip(names, values) if v is not None}))
+    return result
+
+
+def _convert_columns(specs) -> tuple[list[str], list[list], set[int]]:
+    """Field names, their converted columns, and the indexes of rows with a problem."""
+    names, outputs, bad = [], [], set()
+    for name, texts, fn in specs:
+        out = _convert(texts, fn)
+        if name == "email":
+            out = [_MISSING_EMAIL if v is None else v for v in out]
+        if fn is not None:
+            bad.update(i for i, v in enumerate(out) if type(v) is _Bad)
+        names.append(name)
+        outputs.append(out)
+    return names, outputs, bad
+
+
+# ---------------------------------------------------------------- export
+
+def _guard(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _format_float(f: float) -> str:
+    if math.isnan(f):
+        return ""
+    if f.is_integer() and abs(f) < 1e16:
+        return str(int(f))
+    return repr(f)
+
+
+def format_cell(value: object) -> str:
+    """One value as CSV text: numbers as numbers, ``2026-01-05T10:00:00Z``, true/false, '' when missing."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return _format_float(float(value))
+    if isinstance(value, np.datetime64):
+        return "" if np.isnat(value) else format_datetime(pd.Timestamp(value).to_pydatetime())
+    if isinstance(value, dt.datetime):
+        return format_datetime(to_utc(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, numbers.Number):
+        return str(value)
+    return _guard(str(value))
+
+
+def _format_column(s: pd.Series) -> Iterable[str]:
+    if s.dtype == bool:
+        return np.where(s.to_numpy(), "true", "false").tolist()
+    if pd.api.types.is_integer_dtype(s.dtype) and not s.hasnans:
+        return s.astype("int64").astype(str).tolist()
+    if pd.api.types.is_float_dtype(s.dtype):
+        return [_format_float(f) for f in s.astype("float64").tolist()]
+    if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+        u = s.dt.tz_convert("UTC") if s.dt.tz is not None else s
+        if not ((u.dt.microsecond != 0) | (u.dt.nanosecond != 0)).any():
+            return u.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("").tolist()
+    if isinstance(s.dtype, pd.StringDtype):
+        text = s.fillna("")
+        return text.where(~text.str.startswith(FORMULA_TRIGGERS), "'" + text).tolist()
+    return [format_cell(v) for v in s.tolist()]
+
+
+@contextlib.contextmanager
+def _text_sink(dest) -> Iterator[IO[str]]:
+    if isinstance(dest, (str, os.PathLike)):
+        with open(dest, "w", encoding="utf-8", newline="") as f:
+            yield f
+    elif isinstance(dest, (io.RawIOBase, io.BufferedIOBase)):
+        wrapper = io.TextIOWrapper(dest, encoding="utf-8", newline="", write_through=True)
+        try:
+            yield wrapper
+        finally:
+            wrapper.flush()
+            wrapper.detach()  # the caller owns (and closes) the binary stream
+    else:
+        yield dest
+
+
+def write_csv(dest, columns: list[str], batches: Iterable[pd.DataFrame]) -> int:
+    """Stream ``batches`` to ``dest`` (path or text/binary file) as UTF-8 CSV under one header; returns rows written."""
+    count = 0
+    with _text_sink(dest) as out:
+        # RFC 4180 line ends; with "\n" alone the writer would leave a cell holding a bare "\r" unquoted
+        writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        writer.writerow(columns)
+        for batch in batches:
+            cells = [_format_column(batch[c]) if c in batch.columns else [""] * len(batch) for c in columns]
+            writer.writerows(zip(*cells))
+            count += len(batch)
+            del batch, cells  # a batch is written then dropped: an export never holds the result twice
+    return count
