@@ -159,10 +159,10 @@ def _people(rng: np.random.Generator, n: int) -> np.ndarray:
     return firsts * len(LAST_NAMES) + lasts
 
 
-def _emails(person: np.ndarray, domain: np.ndarray) -> list[str]:
+def _emails(person: np.ndarray, domain: np.ndarray, start: int) -> list[str]:
     slugs = _name_grid()[1]
     # the row number in the local part keeps every address unique
-    return [f"{slugs[p]}{i}@{d}" for i, (p, d) in enumerate(zip(person.tolist(), domain.tolist()))]
+    return [f"{slugs[p]}{i}@{d}" for i, (p, d) in enumerate(zip(person.tolist(), domain.tolist()), start)]
 
 
 def _companies(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +177,10 @@ def _companies(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray
     return pick, domain
 
 
-def demo_frame(n: int = 20_000, *, seed: int = 7, now: dt.datetime | None = None) -> pd.DataFrame:
-    """``n`` demo contacts: core fields then the custom fields plan, country, mrr, vip. Same inputs, same frame."""
+def demo_frame(n: int = 20_000, *, seed: int = 7, now: dt.datetime | None = None, start: int = 0) -> pd.DataFrame:
+    """``n`` demo contacts: core fields then the custom fields plan, country, mrr, vip. Same inputs, same frame.
+
+    ``start`` numbers the first contact, so chunks made with ``start=0, n, 2n…`` never share an email."""
     now = _default_now() if now is None else to_utc(now)
     rng = np.random.default_rng(seed)
     person = _people(rng, n)
@@ -186,7 +188,7 @@ def demo_frame(n: int = 20_000, *, seed: int = 7, now: dt.datetime | None = None
     plan_pick = _choose(rng, PLANS.values(), n)
     plans = np.array(list(PLANS), dtype=object)[plan_pick]
     return pd.DataFrame({
-        "email": pd.array(_emails(person, domain), dtype="str"),
+        "email": pd.array(_emails(person, domain, start), dtype="str"),
         "name": _text(_name_grid()[0], person),
         "company": _text([*_company_pool()[0], None], company),  # pick -1 takes the trailing None
         "status": _text(STATUSES, _choose(rng, STATUSES.values(), n)),

@@ -40,6 +40,12 @@ def test_emails_unique_lower_case_and_valid(big):
     assert big["email"].map(lambda e: bool(EMAIL.match(e))).all()
 
 
+def test_chunks_with_start_offsets_never_share_an_email():
+    chunks = [demo_frame(5000, seed=100 + k, now=NOW, start=5000 * k)["email"] for k in range(4)]
+    assert pd.concat(chunks).is_unique
+    assert chunks[0].str.contains(r"\D0@").any() and not chunks[1].str.contains(r"\D0@").any()
+
+
 def test_names_are_first_last_with_some_non_ascii(big):
     parts = big["name"].str.split(" ")
     assert (parts.str.len() == 2).all()
