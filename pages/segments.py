@@ -53,7 +53,7 @@ def segment_card(s: dict) -> None:
         text, number = st.columns([5, 1])
         text.markdown(f"**#{s['id']} · {fmt.md(s['name'])}**")
         text.markdown(fmt.md(describe(s["rules"])))
-        by = f" by {s['updated_by']}" if s["updated_by"] else ""
+        by = f" by {fmt.md(s['updated_by'])}" if s["updated_by"] else ""
         text.caption(f"Last changed {fmt.when(s['updated_at'])}{by} · created {fmt.when(s['created_at'])}")
         number.metric("Contacts", fmt.count(s["contacts_count"]))
         if s["contacts_count"] is None:

@@ -90,7 +90,7 @@ def breakdown(seg: Segmenter, rules: list, catalogue: Catalogue) -> None:
     """A small chart of the matching contacts by status, signup month or a chosen field (aggregated in the core)."""
     names = [n for n in catalogue.names if n not in ("id", "email")]
     default = names.index("status") if "status" in names else 0
-    field = st.selectbox("Break down by", names, index=default, key="breakdown_field",
+    field = st.columns([1, 2])[0].selectbox("Break down by", names, index=default, key="breakdown_field",
                          format_func=lambda n: "signups per month (created_at)" if n == "created_at" else n)
     data = pd.DataFrame(seg.breakdown(rules, field, limit=10), columns=["value", "count"])
     if data.empty:
@@ -102,7 +102,7 @@ def breakdown(seg: Segmenter, rules: list, catalogue: Catalogue) -> None:
     else:
         chart = alt.Chart(data).mark_bar().encode(y=alt.Y("value:N", title=field, sort=None),
                                                   x=alt.X("count:Q", title="contacts"), tooltip=["value", "count"])
-    st.altair_chart(chart.properties(height=min(420, 60 + 26 * len(data))), width="stretch")
+    st.altair_chart(chart.properties(height=max(200, min(440, 40 + 30 * len(data)))), width="stretch")
 
 
 def explain(seg: Segmenter, rules: list) -> None:

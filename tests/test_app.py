@@ -1,0 +1,426 @@
+"""The Streamlit app through AppTest: every page, the rule widgets, the messages, and the analyst's main journey
+(add rules → count changes → save → listed on Segments → opened by link → CSV export content)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import segmenter
+from segmenter.rules import describe
+from ui.downloads import csv_export, definitions_json, read_definitions
+from ui.format import decode_rules, encode_rules
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+TIMEOUT = 60  # seconds per script run; the machine is shared, and a first run opens the database
+
+
+@pytest.fixture
+def db(sqlite_url, monkeypatch):
+    """A real SQLite file with 600 demo contacts, used by the app through $SEGMENTER_DATABASE_URL."""
+    monkeypatch.setenv("SEGMENTER_DATABASE_URL", sqlite_url)
+    with segmenter.connect(sqlite_url) as s:
+        s.load_demo(600)
+        yield s
+
+
+@pytest.fixture
+def empty_db(sqlite_url, monkeypatch):
+    monkeypatch.setenv("SEGMENTER_DATABASE_URL", sqlite_url)
+    with segmenter.connect(sqlite_url) as s:
+        yield s
+
+
+def start(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def count_shown(at: AppTest) -> int:
+    return int(metric(at, "Matching contacts").replace(",", ""))
+
+
+def widget(elements, prefix: str):
+    """The one widget whose key starts with ``prefix`` (rule rows are keyed ``r<n>:<part>``)."""
+    found = [w for w in elements if w.key and w.key.startswith(prefix)]
+    assert len(found) == 1, (prefix, [w.key for w in elements])
+    return found[0]
+
+
+def add_rule(at: AppTest, field: str, operator: str) -> str:
+    """Add a rule row and choose its field and operator; returns the row's key."""
+    before = {s.key.split(":")[0] for s in at.selectbox if s.key and s.key.endswith(":field")}
+    at.button(key="add_rule").click().run()
+    row = ({s.key.split(":")[0] for s in at.selectbox if s.key and s.key.endswith(":field")} - before).pop()
+    widget(at.selectbox, f"{row}:field").set_value(field).run()
+    widget(at.selectbox, f"{row}:op:").set_value(operator).run()
+    return row
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# ---- pages -----------------------------------------------------------------------------------------------------
+
+def test_build_page_shows_database_total_and_live_count(db):
+    at = start()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Build a segment"]
+    assert db.safe_url in [c.value for c in at.sidebar.code]
+    assert metric(at, "Contacts") == "600"
+    assert count_shown(at) == 600  # no rules: every contact
+    assert metric(at, "Share of all contacts") == "100.0%"
+
+
+def test_every_page_renders_without_errors(db):
+    db.create_segment("Active", [{"field": "status", "operator": "equals", "value": "active"}])
+    at = start()
+    for page, title in [("pages/segments.py", "Saved segments"), ("pages/contacts.py", "Contacts"),
+                        ("pages/build.py", "Build a segment")]:
+        at.switch_page(page).run()
+        no_errors(at)
+        assert [t.value for t in at.title] == [title]
+
+
+def test_empty_database_offers_the_demo_data(empty_db):
+    at = start()
+    assert any("no contacts yet" in i.value for i in at.info)
+    at.button(key="load_demo").click().run()
+    no_errors(at)
+    assert empty_db.total_contacts() == 20_000
+    assert count_shown(at) == 20_000
+    assert not any("no contacts yet" in i.value for i in at.info)
+    assert metric(start(), "Contacts") == "20,000"  # AppTest keeps the sidebar of a session's first run only
+
+
+# ---- the rule row ----------------------------------------------------------------------------------------------
+
+def test_operator_menu_comes_from_the_registry_for_the_field_type(db):
+    at = start()
+    row = add_rule(at, "mrr", "greater_than")
+    assert widget(at.selectbox, f"{row}:op:").options == [
+        "is", "is not", "is between", "is greater than", "is less than", "is at least", "is at most",
+        "is empty", "is not empty"]
+    widget(at.selectbox, f"{row}:field").set_value("vip").run()
+    assert widget(at.selectbox, f"{row}:op:").options == ["is true", "is false", "is empty", "is not empty"]
+    assert "custom" in widget(at.selectbox, f"{row}:field").format_func("vip")
+
+
+@pytest.mark.parametrize("field, operator, kind, widgets", [
+    ("status", "equals", "string", {"text_input": 1}),
+    ("status", "in", "string_list", {"multiselect": 1}),
+    ("mrr", "between", "number_pair", {"number_input": 2}),
+    ("mrr", "equals", "number", {"number_input": 1}),
+    ("created_at", "on", "date", {"date_input": 1}),
+    ("created_at", "between", "when_pair", {"date_input": 2}),
+    ("created_at", "in_last_days", "days", {"number_input": 1}),
+    ("company", "is_empty", "none", {}),
+])
+def test_value_widget_follows_the_operators_value_kind(db, field, operator, kind, widgets):
+    at = start()
+    row = add_rule(at, field, operator)
+    for name in ("text_input", "multiselect", "number_input", "date_input"):
+        mine = [w for w in getattr(at, name) if w.key and w.key.startswith(f"{row}:v:")]
+        assert len(mine) == widgets.get(name, 0), name
+        assert all(f":{kind}" in w.key for w in mine)
+
+
+def test_in_list_offers_existing_values_and_accepts_new_ones(db):
+    at = start()
+    row = add_rule(at, "status", "in")
+    box = widget(at.multiselect, f"{row}:v:")
+    assert {"active", "inactive", "pending"} <= set(box.options)
+    box.set_value(["active", "Not-A-Status"]).run()
+    no_errors(at)
+    assert count_shown(at) == db.count([{"field": "status", "operator": "in", "value": ["active", "Not-A-Status"]}])
+
+
+def test_a_rule_without_a_value_waits_and_is_not_applied(db):
+    at = start()
+    add_rule(at, "company", "contains")
+    no_errors(at)
+    assert count_shown(at) == 600
+    assert metric(at, "Rules waiting") == "1"
+    assert any("not applied yet" in c.value for c in at.caption)
+
+
+def test_invalid_value_shows_a_message_beside_the_rule_not_a_traceback(db):
+    at = start()
+    row = add_rule(at, "mrr", "between")
+    widget(at.number_input, f"{row}:v:mrr:number_pair:a").set_value(500).run()
+    widget(at.number_input, f"{row}:v:mrr:number_pair:b").set_value(100).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["operator 'between' on number field 'mrr' needs A <= B, got [500, 100]"]
+    assert count_shown(at) == 600  # the invalid rule is not applied
+    at.button(key="save_segment").click().run()
+    assert any("waiting for a value or have a problem" in e.value for e in at.error)
+    assert db.list_segments() == []
+
+
+def test_groups_combine_rules_with_any(db):
+    at = start()
+    at.button(key="add_group").click().run()
+    group = next(r.key.split(":")[0] for r in at.radio if r.key and r.key.endswith(":match"))
+    assert at.radio(key=f"{group}:match").value == "any"
+    first = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]  # the group's first row
+    widget(at.text_input, f"{first}:v:").input("active").run()
+    at.button(key=f"{group}:add").click().run()
+    second = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][-1]
+    widget(at.text_input, f"{second}:v:").input("pending").run()
+    no_errors(at)
+    rules = [{"match": "any", "rules": [{"field": "status", "operator": "equals", "value": "active"},
+                                        {"field": "status", "operator": "equals", "value": "pending"}]}]
+    assert count_shown(at) == db.count(rules)
+    at.radio(key=f"{group}:match").set_value("all").run()
+    assert count_shown(at) == 0
+
+
+# ---- the main journey ----------------------------------------------------------------------------------------
+
+def test_main_journey_build_save_list_open_by_link_export(db):
+    at = start()
+    status = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{status}:v:").input("active").run()
+    one = [{"field": "status", "operator": "equals", "value": "active"}]
+    assert count_shown(at) == db.count(one) < 600
+
+    plan = add_rule(at, "plan", "in")
+    widget(at.multiselect, f"{plan}:v:").set_value(["pro", "enterprise"]).run()
+    rules = one + [{"field": "plan", "operator": "in", "value": ["pro", "enterprise"]}]
+    expected = db.count(rules)
+    assert count_shown(at) == expected < db.count(one)
+    funnel = at.dataframe[1].value if len(at.dataframe) > 1 else None
+    assert funnel is not None and list(funnel["left"]) == [600, db.count(one), expected]
+
+    at.text_input(key="segment_name:new").input("Active paying").run()
+    at.button(key="save_segment").click().run()
+    no_errors(at)
+    saved = db.list_segments()
+    assert [(s["name"], s["rules"], s["contacts_count"], s["created_by"]) for s in saved] == [
+        ("Active paying", rules, expected, None)]
+    segment_id = saved[0]["id"]
+    assert any(f"Saved segment #{segment_id}" in s.value for s in at.success)
+    assert at.query_params["segment"] == str(segment_id)
+
+    at.switch_page("pages/segments.py").run()
+    no_errors(at)
+    texts = [m.value for m in at.markdown]
+    assert f"**#{segment_id} · Active paying**" in texts
+    assert "status is 'active' and plan is one of 'pro', 'enterprise'" in [t.replace("\\", "") for t in texts]
+    assert f"{expected:,}" in [m.value for m in at.metric if m.label == "Contacts"]
+
+    linked = start(segment=str(segment_id))
+    no_errors(linked)
+    assert "Editing saved segment" in linked.caption[0].value
+    assert count_shown(linked) == expected
+    assert sorted(m.value[0] for m in linked.multiselect if m.key.endswith(":string_list")) == ["pro"]
+    assert [b.label for b in linked.download_button if b.key == "export_csv"] == [f"Export CSV ({expected} contacts)"]
+
+    content = csv_export(db, rules)().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0][:6] == ["id", "email", "name", "company", "status", "created_at"]
+    assert len(rows) - 1 == expected
+    plan_col = rows[0].index("plan")
+    assert {r[4] for r in rows[1:]} == {"active"} and {r[plan_col] for r in rows[1:]} <= {"pro", "enterprise"}
+
+
+def test_open_button_on_segments_page_loads_the_segment_in_build(db):
+    made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
+    at = start("pages/segments.py")
+    at.button(key=f"open:{made['id']}").click().run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Build a segment"]
+    assert count_shown(at) == made["contacts_count"]
+    assert at.button(key="save_segment").label == f"Update segment #{made['id']}"
+
+
+def test_update_the_loaded_segment_records_the_signed_in_user(db):
+    made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.user = {"is_logged_in": True, "email": "ana@example.com"}
+    at.query_params["segment"] = str(made["id"])
+    at.run()
+    row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
+    at.text_input(key=f"{row}:v:status:string").input("active").run()
+    at.text_input(key=f"segment_name:{made['id']}").input("Now active").run()
+    at.button(key="save_segment").click().run()
+    no_errors(at)
+    after = db.get_segment(made["id"])
+    assert (after["name"], after["rules"][0]["value"], after["updated_by"]) == ("Now active", "active", "ana@example.com")
+    assert len(db.list_segments()) == 1
+
+
+def test_unsaved_rules_open_from_a_rules_link(db):
+    rules = [{"field": "status", "operator": "equals", "value": "active"},
+             {"match": "any", "rules": [{"field": "plan", "operator": "equals", "value": "pro"},
+                                        {"match": "all", "rules": [{"field": "vip", "operator": "is_true"}]}]}]
+    assert decode_rules(encode_rules(rules)) == rules
+    at = start(rules=encode_rules(rules))
+    no_errors(at)
+    assert count_shown(at) == db.count(rules)
+    assert "vip is true" in [m.value.replace("\\", "") for m in at.markdown if "vip" in m.value][0]
+    code = [c.value for c in at.code if "?rules=" in c.value]
+    assert code and code[0].endswith("?rules=" + encode_rules(rules))
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"segment": "999"}, "Segment 999 was not found"),
+    ({"rules": "not-base64!"}, "The link could not be opened"),
+    ({"rules": encode_rules([{"field": "nope", "operator": "equals", "value": "x"}])}, "unknown field 'nope'"),
+])
+def test_a_bad_link_says_what_is_wrong(db, query, message):
+    at = start(**query)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert count_shown(at) == 600
+
+
+def test_rules_json_can_be_pasted_and_bad_json_is_reported(db):
+    at = start()
+    at.text_area(key="paste_rules").input("[{'field': 1}]").run()
+    at.button(key="use_pasted").click().run()
+    assert any("not valid JSON" in e.value for e in at.error)
+    rules = [{"field": "status", "operator": "equals", "value": "bounced"}]
+    at.text_area(key="paste_rules").input(json.dumps(rules)).run()
+    at.button(key="use_pasted").click().run()
+    no_errors(at)
+    assert count_shown(at) == db.count(rules)
+    assert json.loads([c.value for c in at.code if c.language == "json"][0]) == rules
+
+
+def test_explain_says_why_a_contact_is_in_or_out(db):
+    rules = [{"field": "status", "operator": "equals", "value": "active"}]
+    inside = db.contacts(rules, limit=1)[0]["email"]
+    outside = db.contacts([{"field": "status", "operator": "not_equals", "value": "active"}], limit=1)[0]["email"]
+    at = start(rules=encode_rules(rules))
+    at.text_input(key="explain_email").input(inside.upper()).run()
+    assert any("is in this segment" in s.value for s in at.success)
+    at.text_input(key="explain_email").input(outside).run()
+    assert any("fails rule 1" in w.value for w in at.warning)
+    at.text_input(key="explain_email").input("nobody@nowhere.example").run()
+    assert any("No contact has the email" in w.value for w in at.warning)
+
+
+def test_breakdown_chart_gets_aggregated_counts(db):
+    at = start()
+    chart = at.get("vega_lite_chart")
+    assert chart, "a breakdown chart is drawn"
+    assert at.selectbox(key="breakdown_field").value == "status"
+    at.selectbox(key="breakdown_field").set_value("created_at").run()
+    no_errors(at)
+    assert db.breakdown([], "created_at")[0]["value"][:4].isdigit()
+
+
+# ---- segments page ---------------------------------------------------------------------------------------------
+
+def test_duplicate_rename_and_delete_a_segment(db):
+    made = db.create_segment("Active", [{"field": "status", "operator": "equals", "value": "active"}])
+    at = start("pages/segments.py")
+    at.button(key=f"duplicate:{made['id']}").click().run()
+    no_errors(at)
+    copies = db.list_segments()
+    assert [s["name"] for s in copies] == ["Active", "Active (copy)"] and copies[1]["rules"] == made["rules"]
+
+    at.text_input(key=f"rename:{made['id']}").input("Active users").run()
+    at.button(key=f"rename_save:{made['id']}").click().run()
+    assert db.get_segment(made["id"])["name"] == "Active users"
+
+    at.text_input(key=f"rename:{made['id']}").input("   ").run()
+    at.button(key=f"rename_save:{made['id']}").click().run()
+    assert any("name must not be empty" in e.value for e in at.error)
+
+    at.button(key=f"delete:{copies[1]['id']}").click().run()
+    no_errors(at)
+    assert [s["id"] for s in db.list_segments()] == [made["id"]]
+    assert not [b for b in at.button if b.key == f"open:{copies[1]['id']}"]
+
+
+def test_definitions_export_and_import_as_json(db):
+    made = db.create_segment("Active", [{"field": "status", "operator": "equals", "value": "active"}])
+    exported = definitions_json(db.list_segments())
+    assert read_definitions(json.loads(exported)) == [{"name": "Active", "rules": made["rules"]}]
+    at = start("pages/segments.py")
+    assert at.download_button(key="export_definitions").label == "Export all definitions"
+    bad = {"name": "Broken", "rules": [{"field": "status", "operator": "contain", "value": "x"}]}
+    payload = json.dumps(json.loads(exported) + [bad]).encode()
+    at.file_uploader(key="definitions_file").upload("segments.json", payload, "application/json")
+    at.button[[b.label for b in at.button].index("Import")].click().run()
+    assert not at.exception
+    assert [s["name"] for s in db.list_segments()] == ["Active", "Active"]
+    assert any("unknown operator 'contain'" in e.value for e in at.error)
+
+
+# ---- contacts page ---------------------------------------------------------------------------------------------
+
+def test_contacts_search_is_paged(db):
+    at = start("pages/contacts.py")
+    at.text_input(key="contact_search").input("inc").run()
+    no_errors(at)
+    rules = [{"match": "any", "rules": [{"field": f, "operator": "contains", "value": "inc"}
+                                        for f in ("email", "name", "company")]}]
+    n = db.count(rules)
+    assert f"Contacts 1–25 of {n:,}, ordered by id" in [c.value for c in at.caption]
+    assert len(at.dataframe[0].value) == 25
+
+
+def test_csv_import_previews_then_reports_rejected_rows(db):
+    text = ("Email,First Name,Last Name,Score,Joined\n"
+            "new.one@example.com,New,One,5,2024-01-02\n"
+            "not-an-email,Bad,Row,3,2024-01-03\n"
+            "=evil@example.com,Evil,Row,1,2024-01-04\n")
+    at = start("pages/contacts.py")
+    at.file_uploader(key="csv_file").upload("people.csv", text.encode(), "text/csv").run()
+    no_errors(at)
+    assert any("score (number)" in i.value and "joined (datetime)" in i.value for i in at.info)
+    plan = at.dataframe[-1].value
+    assert list(plan["import as"]) == ["email", "name", "name", "score", "joined"]
+    at.button(key="import_csv").click().run()
+    no_errors(at)
+    assert any("2 new, 0 updated, 1 rejected" in s.value for s in at.success), [s.value for s in at.success]
+    assert at.download_button(key="rejected_csv")
+    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert list(rejected["line"]) == [3]  # physical line numbers, the header is line 1
+    assert db.explain([], "new.one@example.com")["contact"]["score"] == 5
+    assert db.total_contacts() == 602
+    exported = csv_export(db, [{"field": "email", "operator": "starts_with", "value": "="}])().decode()
+    assert "'=evil@example.com" in exported  # formula-guarded on the way out
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("book.csv", b"PK\x03\x04 binary workbook", "looks like an Excel workbook"),
+    ("latin1.csv", "email,name\nm@x.com,M\xfcller\n".encode("latin-1"), "not UTF-8"),
+    ("empty.csv", b"", "the file is empty"),
+])
+def test_a_file_that_is_not_a_usable_csv_gets_a_clear_message(db, name, content, message):
+    at = start("pages/contacts.py")
+    at.file_uploader(key="csv_file").upload(name, content, "text/csv").run()
+    assert not at.exception
+    assert any(message in e.value and name in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_export_is_formula_guarded(db):
+    db.add_contacts([{"email": "formula@example.com", "name": "=HYPERLINK(\"x\")", "status": "zzz"}])
+    content = csv_export(db, [{"field": "status", "operator": "equals", "value": "zzz"}])().decode()
+    assert list(csv.reader(io.StringIO(content)))[1][2] == "'=HYPERLINK(\"x\")"
+
+
+def test_segment_descriptions_are_shown_literally(db):
+    db.create_segment("*Bold* $x$", [{"field": "company", "operator": "contains", "value": "_Inc_"}])
+    at = start("pages/segments.py")
+    shown = [m.value for m in at.markdown]
+    assert "**#1 · \\*Bold\\* \\$x\\$**" in shown
+    assert describe([{"field": "company", "operator": "contains", "value": "_Inc_"}]) in [s.replace("\\", "") for s in shown]
