@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from .operators import BoolPred, EmptyPred, RangePred, TextPred
 from .rules import Condition, Group, Node, Rules
-from .snapshot import DatetimeColumn, Snapshot, TextColumn, to_micros
+from .snapshot import NAT, BoolColumn, DatetimeColumn, Snapshot, TextColumn, to_micros
 
 _CACHE_SIZE = 64
 
@@ -31,8 +31,10 @@ def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
     else:
         hit = pc.is_in(lowered, value_set=pa.array(pred.values, type=pa.large_string()))
     per_value = hit.to_numpy(zero_copy_only=False) if len(lowered) else np.zeros(0, dtype=bool)
-    # Code -1 (empty) reads the extra False at the end.
-    return np.append(per_value.astype(bool), False)[column.codes]
+    # One entry per code plus a False at the end, which code -1 (empty) reads.
+    lut = np.zeros(len(per_value) + 1, dtype=bool)
+    lut[:-1] = per_value
+    return lut.take(column.codes)
 
 
 def _range(values: np.ndarray, pred: RangePred, empty: np.ndarray, convert) -> np.ndarray:
@@ -177,10 +179,10 @@ class MemoryBackend:
         with self.snapshot.lock:
             self.snapshot.refresh()
             column = self.snapshot.columns["email"]
-            code = column.lookup.get(email.strip().lower())
-            if code is None:
+            codes = column.codes_equal_to(email.strip().lower())
+            if len(codes) == 0:
                 return None
-            hits = np.flatnonzero((column.codes == code) & self.snapshot.alive)
+            hits = np.flatnonzero(np.isin(column.codes, codes) & self.snapshot.alive)
             return self.snapshot.records(hits[:1])[0] if len(hits) else None
 
     def top_values(self, field: str, limit: int) -> list[str]:
@@ -190,12 +192,46 @@ class MemoryBackend:
             column = self.snapshot.columns.get(field)
             if not isinstance(column, TextColumn):
                 return []
-            codes = column.codes[self.snapshot.alive]
-            counts = np.bincount(codes[codes >= 0], minlength=len(column.dictionary))
-            top = np.argsort(-counts, kind="stable")[:limit]
-            return [column.dictionary[i] for i in top if counts[i] > 0]
+            return [value for value, _n in column.value_counts(self.snapshot.alive)[0][:limit]]
+
+    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]:
+        """Matching contacts counted by a field (for the app's small chart): see ``_breakdown``."""
+        with self.snapshot.lock:
+            self.snapshot.refresh()
+            mask = rules_mask(rules, self.snapshot, now, self.cache)
+            column = self.snapshot.columns.get(field)
+            return [] if column is None else _breakdown(column, mask, limit)
 
     def catalogue(self):
         with self.snapshot.lock:
             self.snapshot.refresh()
             return self.snapshot.catalogue
+
+
+def _breakdown(column, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
+    """(label, count) pairs: the top ``limit`` text values then "(other)"; true/false; months (the last 60, in
+    order) for datetimes; up to ``limit`` equal ranges for numbers. Empty fields count as "(empty)" at the end."""
+    if isinstance(column, TextColumn):
+        counts, empty = column.value_counts(mask)
+        out = counts[:limit]
+        other = sum(c for _, c in counts[limit:])
+        out += [("(other)", other)] if other else []
+    elif isinstance(column, DatetimeColumn):
+        values = column.values[mask]
+        empty = int(np.count_nonzero(values == NAT))
+        months = values[values != NAT].view("datetime64[us]").astype("datetime64[M]")
+        labels, counts = np.unique(months, return_counts=True)
+        out = [(str(m), int(c)) for m, c in zip(labels, counts)][-60:]
+    elif isinstance(column, BoolColumn):
+        values = column.values[mask]
+        empty = int(np.count_nonzero(values < 0))
+        out = [(label, int(np.count_nonzero(values == v))) for label, v in (("true", 1), ("false", 0))]
+    else:
+        values = column.values[mask]
+        finite = values[~np.isnan(values)]
+        empty = len(values) - len(finite)
+        out = []
+        if len(finite):
+            counts, edges = np.histogram(finite, bins=max(1, min(limit, len(np.unique(finite)))))
+            out = [(f"{edges[i]:g}–{edges[i + 1]:g}", int(c)) for i, c in enumerate(counts)]
+    return out + ([("(empty)", empty)] if empty else [])

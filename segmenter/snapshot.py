@@ -3,21 +3,26 @@ Text is dictionary-encoded (codes + distinct values, lower-cased once) so a text
 distinct value; numbers, datetimes and booleans are plain numpy arrays."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
-from typing import Any, Iterable, Sequence
+import time
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from . import store
-from .fields import CORE_FIELDS, Catalogue
+from . import columnar_io, snapshot_cache, store
+from .fields import Catalogue
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 
 NAT = np.iinfo(np.int64).min  # empty datetime
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LOOKUP_MAX = 250_000  # above this many distinct values a text column keeps no value → code dict (memory)
+_STRING = pa.large_string()
 
 
 def to_micros(value: dt.datetime) -> int:
@@ -29,83 +34,224 @@ def from_micros(value: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=int(value))
 
 
+class Growable:
+    """A numpy array with spare room at the end, so appending k rows costs O(k), not a copy of the table."""
+
+    def __init__(self, values: np.ndarray):
+        self.buf = values
+        self.n = len(values)
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.buf[:self.n]
+
+    def append(self, values: np.ndarray) -> None:
+        need = self.n + len(values)
+        if need > len(self.buf):
+            grown = np.empty(max(need, len(self.buf) + len(self.buf) // 4 + 1024), dtype=self.buf.dtype)
+            grown[:self.n] = self.view
+            self.buf = grown
+        self.buf[self.n:need] = values
+        self.n = need
+
+    def replace(self, values: np.ndarray) -> None:
+        self.buf = values
+        self.n = len(values)
+
+
+def python_lower(values: pa.Array) -> pa.Array:
+    """``str.lower`` of every value: Arrow's ASCII lowering where a value is ASCII (the same result), Python's
+    own ``str.lower`` for the others (Unicode rules such as 'İ' → 'i̇' are Python's, not ICU's)."""
+    lowered = pc.ascii_lower(values)
+    ascii_ = pc.fill_null(pc.string_is_ascii(values), True)
+    if pc.all(ascii_).as_py() is False:
+        odd = pc.invert(ascii_)
+        fixed = pa.array([v.lower() for v in pc.filter(values, odd).to_pylist()], type=_STRING)
+        lowered = pc.replace_with_mask(lowered, odd, fixed)
+    return lowered
+
+
 class TextColumn:
-    """Codes into a dictionary of distinct non-empty strings; code -1 is empty (NULL or '')."""
+    """Codes into a dictionary of non-empty strings; code -1 is empty (NULL or ''). The dictionary may hold a value
+    more than once (a unique column appends instead of looking values up); every code still maps to one value."""
 
     kind = TEXT
 
-    def __init__(self, values: Sequence[Any]):
-        series = pd.Series(values, dtype=object).replace("", None)
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        self.codes = codes.astype(np.int32)
-        self.dictionary: list[str] = [str(v) for v in uniques]
-        self.lookup = {v: i for i, v in enumerate(self.dictionary)}
-        self._lowered_chunks = [pa.array([v.lower() for v in self.dictionary], type=pa.large_string())]
+    def __init__(self, codes: np.ndarray, dictionary: pa.Array, *, unique: bool = False):
+        self.unique = unique
+        self._codes = Growable(codes)
+        self._chunks: list[pa.Array] = []
+        self._low_chunks: list[pa.Array] = []
+        self._starts: list[int] = []
+        self.size = 0
         self._pending: list[str] = []
+        self._lookup: dict[str, int] | None = None
+        self._add_chunk(dictionary.cast(_STRING) if dictionary.type != _STRING else dictionary)
 
-    def code_of(self, value: Any) -> int:
+    @classmethod
+    def encode(cls, values: pa.Array, *, unique: bool = False) -> "TextColumn":
+        """Dictionary-encode Arrow strings (null and '' are empty)."""
+        values = values.cast(_STRING) if values.type != _STRING else values
+        empty = pc.fill_null(pc.equal(pc.binary_length(values), 0), True).to_numpy(zero_copy_only=False)
+        if unique:  # every value distinct (email): the column is its own dictionary, no hashing needed
+            codes = np.arange(len(values), dtype=np.int32)
+            dictionary = pc.fill_null(values, "")
+        else:
+            encoded = pc.dictionary_encode(values)
+            codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+            dictionary = encoded.dictionary
+        codes[empty] = -1
+        return cls(codes, dictionary, unique=unique)
+
+    def as_arrow(self, positions: np.ndarray | None = None) -> pa.Array:
+        """The rows (all, or at ``positions``) as an Arrow dictionary array: codes and dictionary as they are."""
+        codes = self.codes if positions is None else self.codes[positions]
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), self.dictionary().combine_chunks())
+
+    # ---- the dictionary ----
+    def _add_chunk(self, chunk: pa.Array) -> None:
+        lowered = python_lower(chunk)
+        # Share the buffers when lowering changes nothing (emails are stored lower-cased): half the memory.
+        same = len(chunk) == 0 or pc.all(pc.equal(lowered, chunk)).as_py()
+        self._starts.append(self.size)
+        self._chunks.append(chunk)
+        self._low_chunks.append(chunk if same else lowered)
+        self.size += len(chunk)
+        if len(self._chunks) > 16:
+            self._chunks = [pa.concat_arrays(self._chunks)]
+            self._low_chunks = [pa.concat_arrays(self._low_chunks)]
+            self._starts = [0]
+
+    def _flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.size -= len(pending)  # they were counted when their codes were handed out
+            self._add_chunk(pa.array(pending, type=_STRING))
+
+    def lowered(self) -> pa.ChunkedArray:
+        """Every dictionary value lower-cased with Python's ``str.lower``, in code order."""
+        self._flush()
+        return pa.chunked_array(self._low_chunks, type=_STRING)
+
+    def dictionary(self) -> pa.ChunkedArray:
+        self._flush()
+        return pa.chunked_array(self._chunks, type=_STRING)
+
+    def value(self, code: int) -> str:
+        self._flush()
+        i = bisect.bisect_right(self._starts, code) - 1
+        return self._chunks[i][code - self._starts[i]].as_py()
+
+    def values_of(self, codes: np.ndarray) -> list[str | None]:
+        """The values of the given codes (None for -1)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        if len(codes) == 0:
+            return []
+        indices = pa.array(codes, mask=codes < 0)
+        return self.dictionary().take(indices).to_pylist()
+
+    def codes_equal_to(self, value: str) -> np.ndarray:
+        """Every code whose value is exactly ``value`` (usually one)."""
+        hit = pc.equal(self.dictionary(), value).to_numpy(zero_copy_only=False) if self.size else np.zeros(0, bool)
+        return np.flatnonzero(hit)
+
+    def value_counts(self, mask: np.ndarray) -> tuple[list[tuple[str, int]], int]:
+        """(value, rows) for the rows under ``mask``, most common first (ties: first seen first), and the
+        number of empty rows. Equal values under several codes are added up."""
+        codes = self.codes[mask]
+        empty = int(np.count_nonzero(codes < 0))
+        counts = np.bincount(codes[codes >= 0], minlength=self.size)
+        used = np.flatnonzero(counts)
+        totals = pd.Series(counts[used]).groupby(pd.Index(self.values_of(used)), sort=False).sum()
+        top = np.argsort(-totals.to_numpy(), kind="stable")
+        return [(totals.index[i], int(totals.iloc[i])) for i in top], empty
+
+    def _code_of(self, value: Any, current: int = -2) -> int:
         if value is None or value == "":
             return -1
         value = str(value)
-        code = self.lookup.get(value)
-        if code is None:
-            code = len(self.dictionary)
-            self.dictionary.append(value)
-            self.lookup[value] = code
-            self._pending.append(value.lower())
+        if self._lookup is None and not self.unique and self.size <= LOOKUP_MAX:
+            self._flush()
+            self._lookup = {v: i for i, v in enumerate(self.dictionary().to_pylist())}
+        if self._lookup is not None:
+            code = self._lookup.get(value)
+            if code is not None:
+                return code
+        elif current >= 0 and self.value(current) == value:
+            return current
+        code = self.size
+        self._pending.append(value)
+        self.size += 1
+        if self._lookup is not None:
+            self._lookup[value] = code
+            if self.size > LOOKUP_MAX:
+                self._lookup = None
         return code
 
-    def lowered(self) -> pa.ChunkedArray:
-        """Every distinct value lower-cased with Python's ``str.lower``, in code order."""
-        if self._pending:
-            self._lowered_chunks.append(pa.array(self._pending, type=pa.large_string()))
-            self._pending = []
-            if len(self._lowered_chunks) > 32:
-                self._lowered_chunks = [pa.concat_arrays(self._lowered_chunks)]
-        return pa.chunked_array(self._lowered_chunks, type=pa.large_string())
+    # ---- rows ----
+    @property
+    def codes(self) -> np.ndarray:
+        return self._codes.view
 
-    def set(self, positions: np.ndarray, values: Iterable[Any]) -> None:
-        self.codes[positions] = [self.code_of(v) for v in values]
+    def set(self, positions: np.ndarray, values: Sequence[Any]) -> None:
+        current = self.codes[positions]
+        self.codes[positions] = [self._code_of(v, int(c)) for v, c in zip(values, current)]
+        self._compact()
 
-    def append(self, values: Iterable[Any]) -> None:
-        self.codes = np.concatenate([self.codes, np.array([self.code_of(v) for v in values], dtype=np.int32)])
+    def append(self, values: Sequence[Any]) -> None:
+        self._codes.append(np.array([self._code_of(v) for v in values], dtype=np.int32))
+        self._compact()
+
+    def reorder(self, order: np.ndarray) -> None:
+        self._codes.replace(self.codes[order])
+
+    def _compact(self) -> None:
+        # Values appended without a lookup (or orphaned by updates) pile up; rebuild when they outnumber the rows.
+        if self.size > 2 * len(self.codes) + 4_096:
+            values = self.dictionary().take(pa.array(self.codes, mask=self.codes < 0)).combine_chunks()
+            rebuilt = TextColumn.encode(values, unique=self.unique)
+            self.__dict__.update(rebuilt.__dict__)
 
     def empty(self) -> np.ndarray:
         return self.codes < 0
 
     def take(self, positions: np.ndarray) -> list[str | None]:
-        d = self.dictionary
-        return [d[c] if c >= 0 else None for c in self.codes[positions]]
+        return self.values_of(self.codes[positions])
 
     def nbytes(self) -> int:
-        return self.codes.nbytes + sum(c.nbytes for c in self._lowered_chunks) + sum(len(v) + 49 for v in self.dictionary)
+        chunks = self._chunks + [c for c, o in zip(self._low_chunks, self._chunks) if c is not o]
+        lookup = 0 if self._lookup is None else len(self._lookup) * 100  # dict slot + key object, roughly
+        return self._codes.buf.nbytes + sum(c.nbytes for c in chunks) + sum(len(v) + 49 for v in self._pending) + lookup
 
 
 class _ArrayColumn:
     """A numpy array with a sentinel for empty."""
 
     dtype: Any
-    sentinel: Any
 
-    def __init__(self, values: Sequence[Any]):
-        self.values = self.convert(values)
+    def __init__(self, values: np.ndarray):
+        self._values = Growable(np.asarray(values, dtype=self.dtype))
 
-    def set(self, positions: np.ndarray, values: Iterable[Any]) -> None:
-        self.values[positions] = self.convert(list(values))
+    @property
+    def values(self) -> np.ndarray:
+        return self._values.view
 
-    def append(self, values: Iterable[Any]) -> None:
-        self.values = np.concatenate([self.values, self.convert(list(values))])
+    def set(self, positions: np.ndarray, values: np.ndarray) -> None:
+        self.values[positions] = values
+
+    def append(self, values: np.ndarray) -> None:
+        self._values.append(np.asarray(values, dtype=self.dtype))
+
+    def reorder(self, order: np.ndarray) -> None:
+        self._values.replace(self.values[order])
 
     def nbytes(self) -> int:
-        return self.values.nbytes
+        return self._values.buf.nbytes
 
 
 class NumberColumn(_ArrayColumn):
     kind = NUMBER
-
-    @staticmethod
-    def convert(values):
-        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    dtype = np.float64
 
     def empty(self):
         return np.isnan(self.values)
@@ -119,13 +265,7 @@ class NumberColumn(_ArrayColumn):
 
 class DatetimeColumn(_ArrayColumn):
     kind = DATETIME
-
-    @staticmethod
-    def convert(values):
-        if len(values) == 0:
-            return np.empty(0, dtype=np.int64)
-        parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce")
-        return parsed.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
+    dtype = np.int64
 
     def empty(self):
         return self.values == NAT
@@ -136,10 +276,7 @@ class DatetimeColumn(_ArrayColumn):
 
 class BoolColumn(_ArrayColumn):
     kind = BOOLEAN
-
-    @staticmethod
-    def convert(values):
-        return np.array([-1 if v is None else int(bool(v)) for v in values], dtype=np.int8)
+    dtype = np.int8
 
     def empty(self):
         return self.values < 0
@@ -149,6 +286,13 @@ class BoolColumn(_ArrayColumn):
 
 
 COLUMN_CLASSES = {TEXT: TextColumn, NUMBER: NumberColumn, DATETIME: DatetimeColumn, BOOLEAN: BoolColumn}
+UNIQUE_TEXT = frozenset({"email"})  # the store keeps these unique: no dictionary hashing at load
+
+
+def make_column(name: str, field_type: str, values) -> Any:
+    if field_type == TEXT:
+        return TextColumn.encode(values, unique=name in UNIQUE_TEXT)
+    return COLUMN_CLASSES[field_type](values)
 
 
 class Snapshot:
@@ -156,6 +300,8 @@ class Snapshot:
     the rows changed since the last refresh (or everything after a schema change or a very large change)."""
 
     FULL_RELOAD_FRACTION = 0.2
+    READ_CHUNK = 5_000  # ids per incremental read
+    cache_min_rows = 50_000  # smaller tables load from the database in well under a second: no cache file
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -163,10 +309,28 @@ class Snapshot:
         self.catalogue = Catalogue()
         self.version = 0  # bumps whenever the data changes; keys caches of masks
         self.seq = -1
-        self.ids = np.empty(0, dtype=np.int64)
-        self.alive = np.empty(0, dtype=bool)
+        self._ids = Growable(np.empty(0, dtype=np.int64))
+        self._alive = Growable(np.empty(0, dtype=bool))
         self.columns: dict[str, Any] = {}
         self.alive_count = 0
+        self.last_load: dict[str, Any] = {}  # how the last full load went (source, seconds), for bench/ and docs
+
+    # The arrays are views of growable buffers; assigning one (sql.AutoBackend frees memory that way) resets it.
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids.view
+
+    @ids.setter
+    def ids(self, values: np.ndarray) -> None:
+        self._ids = Growable(np.asarray(values, dtype=np.int64))
+
+    @property
+    def alive(self) -> np.ndarray:
+        return self._alive.view
+
+    @alive.setter
+    def alive(self, values: np.ndarray) -> None:
+        self._alive = Growable(np.asarray(values, dtype=bool))
 
     # ---- keeping in step ----
     def refresh(self) -> None:
@@ -180,78 +344,116 @@ class Snapshot:
                 self.seq = top
                 self.version += 1
 
-    def _select(self, conn, where_ids: list[int] | None):
-        names = [f.name for f in self.catalogue]
-        table = store.table_for(self.catalogue)
-        cols = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
-        sql = f"SELECT {cols} FROM {table.name}"
-        if where_ids is not None:
-            sql += " WHERE id IN (" + ",".join(str(int(i)) for i in where_ids) + ")"
-        sql += " ORDER BY id"
-        cursor = conn.exec_driver_sql(sql)
-        rows = cursor.fetchall()
-        return names, (list(col) for col in zip(*rows)) if rows else (list() for _ in names)
-
     def _load_all(self, conn) -> None:
         # Read the watermark first: a change committed while we read is then seen again, never missed.
+        started = time.perf_counter()
         top = store.change_watermark(conn)
         self.catalogue = store.load_catalogue(conn)
-        names, columns = self._select(conn, None)
-        columns = dict(zip(names, columns))
-        self.ids = np.array(columns.pop("id"), dtype=np.int64)
-        self.alive = np.ones(len(self.ids), dtype=bool)
-        self.alive_count = len(self.ids)
-        self.columns = {f.name: COLUMN_CLASSES[f.type](columns[f.name]) for f in self.catalogue if f.name != "id"}
-        self.seq = top
+        if not self._load_cache(conn, top):
+            ids, columns = columnar_io.read(conn, self.catalogue)
+            self._set(top, ids, {f.name: make_column(f.name, f.type, columns[f.name]) for f in self._fields()})
+            self.last_load = {"source": "database", "rows": len(ids)}
+            self._save_cache(conn)
         self.version += 1
+        self.last_load["seconds"] = time.perf_counter() - started
+
+    def _fields(self):
+        return [f for f in self.catalogue if f.name != "id"]
+
+    def _set(self, seq: int, ids: np.ndarray, columns: dict) -> None:
+        self.ids = ids
+        self.alive = np.ones(len(ids), dtype=bool)
+        self.alive_count = len(ids)
+        self.columns = columns
+        self.seq = seq
+
+    # ---- the columnar copy on disk (SQLite files) ----
+    def _schema(self) -> list[tuple[str, str]]:
+        return [(f.name, f.type) for f in self._fields()]
+
+    def _load_cache(self, conn, top: int) -> bool:
+        """Start from the cache file and apply the changes since it was written; False to read the table."""
+        path = snapshot_cache.path_for(self.engine)
+        found = path and path.exists() and snapshot_cache.load(conn, path, self._schema(), top)
+        if not found:
+            return False
+        seq, table = found
+        limit = max(1_000, int(table.num_rows * self.FULL_RELOAD_FRACTION))
+        _top, changed = store.changes_since(conn, seq, limit)
+        if changed is None:
+            return False
+        columns = {}
+        for f in self._fields():
+            got = snapshot_cache.column_arrays(table, f.name)
+            columns[f.name] = (TextColumn(*got, unique=f.name in UNIQUE_TEXT) if f.type == TEXT
+                               else COLUMN_CLASSES[f.type](got))
+        self._set(seq, np.array(table.column("id").to_numpy()), columns)
+        if changed:
+            self._apply(conn, changed)
+            self.seq = _top
+        self.last_load = {"source": "cache", "rows": table.num_rows, "changes_applied": len(changed)}
+        return True
+
+    def _save_cache(self, conn) -> None:
+        path = snapshot_cache.path_for(self.engine)
+        if path is None or self.alive_count < self.cache_min_rows:
+            return
+        keep = None if self.alive_count == len(self.ids) else np.flatnonzero(self.alive)
+        columns = {name: (c.as_arrow(keep) if isinstance(c, TextColumn) else (c.values if keep is None else c.values[keep]))
+                   for name, c in self.columns.items()}
+        ids = self.ids if keep is None else self.ids[keep]
+        self.last_load["cache_written"] = snapshot_cache.save(conn, path, self.seq, self._schema(), ids, columns)
 
     def _apply(self, conn, changed: set[int]) -> None:
-        ids = sorted(changed)
-        found: dict[str, list] = {}
-        for i in range(0, len(ids), 5_000):
-            names, cols = self._select(conn, ids[i:i + 5_000])
-            for name, col in zip(names, cols):
-                found.setdefault(name, []).extend(col)
-        present = np.array(found.get("id", []), dtype=np.int64)
-        pos = self.positions_of(present)
-        existing = pos >= 0
-        gone = np.setdiff1d(np.array(ids, dtype=np.int64), present)
-        gone_pos = self.positions_of(gone)
-        self.alive[gone_pos[gone_pos >= 0]] = False
-        for name, column in self.columns.items():
-            values = found.get(name, [])
-            if existing.any():
-                column.set(pos[existing], [v for v, e in zip(values, existing) if e])
-        new = ~existing
-        if new.any():
-            new_ids = present[new]
-            self.ids = np.concatenate([self.ids, new_ids])
-            self.alive = np.concatenate([self.alive, np.ones(len(new_ids), dtype=bool)])
+        """Apply the rows of the changed ids: update in place, append new ids, mark vanished ids deleted."""
+        wanted = np.array(sorted(changed), dtype=np.int64)
+        for start in range(0, len(wanted), self.READ_CHUNK):
+            part = wanted[start:start + self.READ_CHUNK]
+            ids, columns = columnar_io.read(conn, self.catalogue, part)
+            self._apply_rows(part, ids, columns)
+        self.alive_count = int(np.count_nonzero(self.alive))
+
+    def _apply_rows(self, wanted: np.ndarray, ids: np.ndarray, columns: dict) -> None:
+        gone = self._find(np.setdiff1d(wanted, ids, assume_unique=True))
+        self.alive[gone[gone >= 0]] = False
+        pos = self._find(ids)
+        known = pos >= 0
+        if known.any():
+            rows = np.flatnonzero(known)
+            self.alive[pos[known]] = True  # an id written again by plain SQL after a delete comes back
             for name, column in self.columns.items():
-                column.append([v for v, n in zip(found[name], new) if n])
-            if len(self.ids) > 1 and not np.all(self.ids[1:] > self.ids[:-1]):
+                column.set(pos[known], _subset(columns[name], rows))
+        if not known.all():
+            rows = np.flatnonzero(~known)
+            ordered = len(self.ids) == 0 or ids[rows[0]] > self.ids[-1]
+            self._ids.append(ids[rows])
+            self._alive.append(np.ones(len(rows), dtype=bool))
+            for name, column in self.columns.items():
+                column.append(_subset(columns[name], rows))
+            if not ordered:  # an id below the largest one (written by hand): keep the rows sorted by id
                 self._sort()
-        self.alive_count = int(self.alive.sum())
 
     def _sort(self) -> None:
         order = np.argsort(self.ids, kind="stable")
-        self.ids = self.ids[order]
-        self.alive = self.alive[order]
+        self._ids.replace(self.ids[order])
+        self._alive.replace(self.alive[order])
         for column in self.columns.values():
-            if isinstance(column, TextColumn):
-                column.codes = column.codes[order]
-            else:
-                column.values = column.values[order]
+            column.reorder(order)
 
     # ---- reading ----
-    def positions_of(self, ids: np.ndarray) -> np.ndarray:
-        """Row positions of the given ids (-1 where absent or deleted)."""
+    def _find(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of the given ids, deleted rows included (-1 where absent)."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(self.ids) == 0:
             return np.full(len(ids), -1, dtype=np.int64)
-        pos = np.searchsorted(self.ids, ids)
-        pos = np.minimum(pos, len(self.ids) - 1)
-        ok = (self.ids[pos] == ids) & self.alive[pos]
+        pos = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return np.where(self.ids[pos] == ids, pos, -1)
+
+    def positions_of(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of the given ids (-1 where absent or deleted)."""
+        pos = self._find(ids)
+        ok = pos >= 0
+        ok[ok] = self.alive[pos[ok]]
         return np.where(ok, pos, -1)
 
     def records(self, positions: np.ndarray) -> list[dict]:
@@ -282,4 +484,11 @@ class Snapshot:
         return pd.DataFrame(data).reset_index(drop=True)
 
     def nbytes(self) -> int:
-        return self.ids.nbytes + self.alive.nbytes + sum(c.nbytes() for c in self.columns.values())
+        return self._ids.buf.nbytes + self._alive.buf.nbytes + sum(c.nbytes() for c in self.columns.values())
+
+
+def _subset(values, rows: np.ndarray):
+    """The given rows of a column as read by ``columnar_io`` (an Arrow array for text, numpy otherwise)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.take(pa.array(rows)).to_pylist()
+    return values[rows]

@@ -1,0 +1,76 @@
+"""A columnar copy of a SQLite snapshot on disk (Arrow IPC, ``<database>-snapshot``), so a new process starts from
+it and applies only the change-log entries written since, instead of reading the whole table."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, text
+
+FORMAT = "1"
+SUFFIX = "-snapshot"
+
+
+def path_for(engine: Engine) -> Path | None:
+    """Where the cache of this database lives; None for a server database, an in-memory one, or when switched
+    off with ``SEGMENTER_SNAPSHOT_CACHE=0``."""
+    if os.environ.get("SEGMENTER_SNAPSHOT_CACHE", "1") in ("0", "false", "no", "off"):
+        return None
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.database.startswith("file:"):
+        return None
+    return Path(url.database).resolve().with_name(Path(url.database).name + SUFFIX)
+
+
+def _identity(conn: Connection, path: Path, seq: int) -> dict[str, str]:
+    """What ties a cache to one database at one point of its change log: the file's inode and the change row at
+    ``seq`` (a recreated or restored file differs in one of them)."""
+    db = Path(str(path)[: -len(SUFFIX)])
+    mark = conn.execute(text("SELECT contact_id FROM contact_changes WHERE seq = :s"), {"s": seq}).first()
+    return {"inode": str(db.stat().st_ino), "seq": str(seq), "mark": "none" if mark is None else str(mark[0])}
+
+
+def save(conn: Connection, path: Path, seq: int, fields: list[tuple[str, str]], ids: np.ndarray,
+         columns: dict[str, pa.Array | np.ndarray]) -> bool:
+    """Write the cache atomically (a temporary file, then a rename); False when the directory is not writable."""
+    meta = {"format": FORMAT, "fields": json.dumps(fields), **_identity(conn, path, seq)}
+    arrays = {"id": pa.array(ids)} | {name: (v if isinstance(v, pa.Array) else pa.array(v)) for name, v in columns.items()}
+    table = pa.table(arrays).replace_schema_metadata(meta)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+
+
+def load(conn: Connection, path: Path, fields: list[tuple[str, str]], top: int) -> tuple[int, pa.Table] | None:
+    """(seq, table) when the cache belongs to this database and schema and is not ahead of it; else None."""
+    try:
+        with pa.OSFile(str(path), "rb") as source:
+            table = pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    if meta.get("format") != FORMAT or meta.get("fields") != json.dumps(fields):
+        return None
+    seq = int(meta.get("seq", -1))
+    if not 0 <= seq <= top or _identity(conn, path, seq) != {k: meta.get(k) for k in ("inode", "seq", "mark")}:
+        return None
+    return seq, table
+
+
+def column_arrays(table: pa.Table, name: str) -> Any:
+    """A cached column: (codes int32, dictionary) for text, else a writable numpy array."""
+    chunk = table.column(name).combine_chunks()
+    if isinstance(chunk, pa.DictionaryArray):
+        codes = np.array(chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        return codes, chunk.dictionary
+    return np.array(chunk.to_numpy(zero_copy_only=False))
