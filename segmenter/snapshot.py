@@ -391,7 +391,26 @@ class Snapshot:
         if changed:
             self._apply(conn, changed)
             self.seq = _top
+        if not self._spot_check(conn):
+            return False
         self.last_load = {"source": "cache", "rows": table.num_rows, "changes_applied": len(changed)}
+        return True
+
+    def _spot_check(self, conn, rows: int = 32) -> bool:
+        """Whether a few rows spread over the snapshot, and the largest id, read the same from the database (a
+        file recreated at the same path can repeat the inode and the change log, but not the data)."""
+        live = np.flatnonzero(self.alive)
+        pos = live[np.unique(np.linspace(0, len(live) - 1, min(rows, len(live))).astype(np.int64))]
+        top = conn.exec_driver_sql("SELECT max(id) FROM contacts").scalar()
+        if (top is None) != (len(live) == 0) or (len(live) and int(top) != int(self.ids[live[-1]])):
+            return False
+        ids, columns = columnar_io.read(conn, self.catalogue, self.ids[pos])
+        if not np.array_equal(ids, self.ids[pos]):
+            return False
+        for name, column in self.columns.items():
+            theirs = columns[name].to_pylist() if isinstance(column, TextColumn) else columns[name]
+            if not _same(column.take(pos) if isinstance(column, TextColumn) else column.values[pos], theirs):
+                return False
         return True
 
     def _save_cache(self, conn) -> None:
@@ -485,6 +504,12 @@ class Snapshot:
 
     def nbytes(self) -> int:
         return self._ids.buf.nbytes + self._alive.buf.nbytes + sum(c.nbytes() for c in self.columns.values())
+
+
+def _same(ours, theirs) -> bool:
+    if isinstance(ours, list):
+        return ours == theirs
+    return bool(np.array_equal(ours, theirs, equal_nan=ours.dtype.kind == "f"))
 
 
 def _subset(values, rows: np.ndarray):
