@@ -113,7 +113,11 @@ def cmd_serve(args) -> int:
     from .http import create_app
 
     app = create_app(getattr(args, "database", None))
-    auth = "an API key is required" if os.environ.get("SEGMENTER_API_KEY") else "no API key (SEGMENTER_API_KEY unset)"
+    keyed = bool(os.environ.get("SEGMENTER_API_KEY"))
+    auth = "an API key is required" if keyed else "no API key (SEGMENTER_API_KEY unset)"
+    if not keyed and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host} without SEGMENTER_API_KEY: anyone who can reach this port "
+              "can read contacts and change segments", file=sys.stderr)
     print(f"serving {app.state.segmenter.safe_url} on http://{args.host}:{args.port} (docs at /docs; {auth})",
           flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -304,7 +304,10 @@ def _add_routes(app: FastAPI, seg: Segmenter) -> None:
 
     @app.get("/api/segments/contacts", response_model=list[ContactOut], tags=["segments"],
              summary="The contacts of a saved segment, as of now, ordered by id (JSON or CSV)",
-             responses={**_errors(400, 404, 422), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+             responses={**_errors(400, 404, 422), 200: {
+                 "content": {"text/csv": {"schema": {"type": "string"}}},
+                 "headers": {"X-Total-Count": {"description": "JSON only: how many contacts match in all",
+                                               "schema": {"type": "integer"}}}}})
     def segment_contacts(segment_id: int = Query(description="The segment's id"),
                          limit: Optional[int] = Query(None, ge=0, description="At most this many contacts"),
                          offset: int = Query(0, ge=0, description="Skip this many contacts first"),
@@ -314,8 +317,10 @@ def _add_routes(app: FastAPI, seg: Segmenter) -> None:
             frames = seg.export_frames(segment_id)  # raises SegmentNotFound now, before the response starts
             return StreamingResponse(csv_chunks(columns, _page(frames, limit, offset)), media_type="text/csv",
                                      headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})
+        total = seg.get_segment(segment_id)["contacts_count"]
+        contacts = seg.get_segment_contacts(segment_id, limit=limit, offset=offset)
         # Already JSON-ready: skip re-validating a possibly large list against the response model.
-        return JSONResponse(seg.get_segment_contacts(segment_id, limit=limit, offset=offset))
+        return JSONResponse(contacts, headers={"X-Total-Count": str(total)} if total is not None else None)
 
     @app.post("/api/segments/preview", response_model=CountOut, responses=_errors(400, 422), tags=["segments"],
               summary="Count the contacts that match rules, without saving")
