@@ -269,7 +269,7 @@ class Segmenter:
             for r in records:  # the first record of a new email inserts it: created_at defaults to now there only
                 if r["email"] in unseen:
                     unseen.discard(r["email"])
-                    r.setdefault("created_at", now)
+                    r.setdefault("created_at", now.replace(microsecond=0))  # shown as 2026-01-05T10:00:00Z
             ids = store.upsert_contacts(conn, catalogue, records, known)
             if len(ids) > 50_000:
                 store.prune_changes(conn)
