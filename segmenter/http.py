@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import csvio
@@ -173,7 +174,7 @@ def _install_error_handlers(app: FastAPI, seg: Segmenter) -> None:
         problems = []
         if any(e.get("loc", ("",))[0] == "body" and e.get("type") != "missing" for e in errors):
             expected = ("rules",) if request.url.path.endswith("/preview") else ("name", "rules")
-            problems = _core_problems(seg, exc.body, expected)
+            problems = await run_in_threadpool(_core_problems, seg, exc.body, expected)  # it reads the database
         return error_response(422, problems or [_validation_message(e) for e in errors])
 
     @app.exception_handler(RuleError)
