@@ -10,6 +10,8 @@ import httpx
 import pytest
 import uvicorn
 
+import segmenter
+
 from segmenter.http import create_app
 
 SEED = {"name": "Active Enterprise", "rules": [{"field": "status", "operator": "equals", "value": "active"},
@@ -338,3 +340,34 @@ def test_create_app_accepts_a_segmenter_and_leaves_it_open(seg):
     finally:
         server.stop()
     assert seg.list_segments() == []  # still usable: the caller owns it
+
+
+def test_a_bug_still_answers_json_and_is_logged(seg, caplog):
+    app = create_app(seg)
+
+    def boom():
+        raise RuntimeError("a bug")
+    app.add_api_route("/api/boom", boom)
+    server = LiveServer(app)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            assert_error(client.get("/api/boom"), 500, "internal error")
+    finally:
+        server.stop()
+    assert any("unexpected error on GET /api/boom" in r.getMessage() for r in caplog.records)
+
+
+def test_the_seed_examples_on_postgresql(pg_url):
+    with segmenter.connect(pg_url) as seg:
+        seg.add_contacts(CONTACTS)
+        server = LiveServer(create_app(seg))
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                ids = [client.post("/api/segments", json=SEED).json()["id"] for _ in range(2)]
+                listed = client.get("/api/segments").json()
+                assert [s["id"] for s in listed] == ids and [s["contacts_count"] for s in listed] == [2, 2]
+                contacts = client.get("/api/segments/contacts", params={"segment_id": ids[0]}).json()
+                assert [c["email"] for c in contacts] == ["alice@acme-inc.com", "eve@evil.example"]
+                assert_error(client.get("/api/segments/3000000000"), 404, "not found")  # beyond INTEGER
+        finally:
+            server.stop()
