@@ -11,7 +11,6 @@ import pytest
 import uvicorn
 
 import segmenter
-
 from segmenter.http import create_app
 
 SEED = {"name": "Active Enterprise", "rules": [{"field": "status", "operator": "equals", "value": "active"},
