@@ -370,3 +370,18 @@ def test_the_seed_examples_on_postgresql(pg_url):
                 assert_error(client.get("/api/segments/3000000000"), 404, "not found")  # beyond INTEGER
         finally:
             server.stop()
+
+
+def test_docs_give_a_curl_example_for_every_endpoint(seg):
+    """docs/api.md stays in step with the app: each operation in the schema has a curl line."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    curls = [line for line in docs.splitlines() if line.lstrip().startswith("curl ")]
+    for path, operations in create_app(seg).openapi()["paths"].items():
+        pattern = re.escape("$BASE" + path).replace(re.escape("{segment_id}"), r"\d+") + r"(?![\w/])"
+        for method in operations:
+            verb = "" if method == "get" else f"-X {method.upper()} "
+            assert any(re.search(pattern, c) and (verb in c if verb else "-X " not in c) for c in curls), \
+                f"docs/api.md has no curl example for {method.upper()} {path}"
