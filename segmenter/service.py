@@ -28,7 +28,23 @@ MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
 
 
 def default_url() -> str:
-    return os.environ.get("SEGMENTER_DATABASE_URL") or DEFAULT_URL
+    """$SEGMENTER_DATABASE_URL, else ``[segmenter] database_url`` in ./.streamlit/secrets.toml, else SQLite."""
+    return os.environ.get("SEGMENTER_DATABASE_URL") or _secrets_url() or DEFAULT_URL
+
+
+def _secrets_url() -> str | None:
+    # The app's secrets file, read without Streamlit so the CLI and scripts run beside the app use the same database.
+    import tomllib
+
+    try:
+        with open(os.path.join(".streamlit", "secrets.toml"), "rb") as f:
+            section = tomllib.load(f).get("segmenter", {})
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SegmenterError(f"cannot read .streamlit/secrets.toml: {exc}") from None
+    url = section.get("database_url") if isinstance(section, dict) else None
+    return url if isinstance(url, str) and url.strip() else None
 
 
 class RejectedRow(NamedTuple):
