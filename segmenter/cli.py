@@ -107,11 +107,24 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail in one line before starting uvicorn, whose own bind error is a block of log lines."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except (OSError, OverflowError) as exc:
+        reason = (getattr(exc, "strerror", None) or str(exc)).split(" (while attempting")[0]
+        raise SegmenterError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
     from .http import create_app
 
+    _check_can_listen(args.host, args.port)
     app = create_app(getattr(args, "database", None))
     keyed = bool(os.environ.get("SEGMENTER_API_KEY"))
     auth = "an API key is required" if keyed else "no API key (SEGMENTER_API_KEY unset)"

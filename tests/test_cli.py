@@ -142,6 +142,15 @@ def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(sqlite_url, args, fr
     assert_one_line_error(run(*args), fragment)
 
 
+def test_serve_on_a_busy_port_is_one_clear_line(sqlite_url):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert_one_line_error(run("serve", "--port", str(port), "--database", sqlite_url),
+                              f"cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
 def test_serve_answers_the_http_api(sqlite_url):
     with segmenter.connect(sqlite_url) as seg:
         seg.create_segment("Active Enterprise", SEED_RULES)
