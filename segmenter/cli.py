@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except SegmenterError as exc:
         message = str(exc)
+    except BrokenPipeError:  # `segmenter export 1 -o - | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except OSError as exc:
         message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
     except KeyboardInterrupt:
