@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (Boolean, ColumnElement, Connection, Engine, Float, Table, Text, and_, func, literal, not_,
-                        or_, select, text, true)
+from sqlalchemy import (Boolean, ColumnElement, Connection, Engine, Float, Table, Text, and_, case, func, literal,
+                        not_, or_, select, text, true)
 
 from . import store
 from .errors import SegmenterError
@@ -253,9 +253,74 @@ class SqlBackend:
                     .order_by(func.count().desc(), func.min(compiler.table.c.id)).limit(limit))
             return [v for (v,) in conn.execute(stmt)]
 
+    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]:
+        """Matching contacts counted by a field, with the in-memory back end's labels (``evaluate._breakdown``):
+        top text values then "(other)"; true/false; the last 60 months; up to ``limit`` equal number ranges;
+        "(empty)" last. Aggregated by the database."""
+        with self.engine.connect() as conn:
+            catalogue, compiler = self._setup(conn)
+            f = catalogue.get(field)
+            if f is None or field == "id":
+                return []
+            table, col = compiler.table, compiler.table.c[field]
+            where = compiler.rules(rules, now)
+            empty = compiler.empty(col, f.type)
+            counted = select(func.count()).select_from(table).where(where)
+            n_empty = conn.execute(counted.where(empty)).scalar_one()
+            filled = and_(where, not_(empty))
+            out = _BREAKDOWNS[f.type](self, conn, table, col, filled, limit)
+        return out + ([("(empty)", n_empty)] if n_empty else [])
+
+    def _text_breakdown(self, conn, table, col, filled, limit):
+        top = conn.execute(select(col, func.count()).select_from(table).where(filled).group_by(col)
+                           .order_by(func.count().desc(), func.min(table.c.id)).limit(limit)).all()
+        out = [(v, int(n)) for v, n in top]
+        other = conn.execute(select(func.count()).select_from(table).where(filled)).scalar_one() - sum(n for _, n in out)
+        return out + ([("(other)", other)] if other else [])
+
+    def _bool_breakdown(self, conn, table, col, filled, limit):
+        yes, no = conn.execute(select(func.count().filter(col == literal(True, Boolean())),
+                                      func.count().filter(col == literal(False, Boolean())))
+                               .select_from(table).where(filled)).one()
+        return [("true", int(yes)), ("false", int(no))]
+
+    def _month(self, col):
+        if self.dialect == "sqlite":  # naive UTC text, 'YYYY-MM-...'
+            return func.substr(col, 1, 7)
+        if self.dialect == "postgresql":
+            return func.to_char(func.timezone("UTC", col), "YYYY-MM")
+        return func.strftime(col, "%Y-%m")
+
+    def _datetime_breakdown(self, conn, table, col, filled, limit):
+        month = self._month(col).label("month")
+        rows = conn.execute(select(month, func.count()).select_from(table).where(filled)
+                            .group_by(month).order_by(month)).all()
+        return [(m, int(n)) for m, n in rows][-60:]
+
+    def _number_breakdown(self, conn, table, col, filled, limit):
+        lo, hi, distinct = conn.execute(select(func.min(col), func.max(col), func.count(col.distinct()))
+                                        .select_from(table).where(filled)).one()
+        if not distinct:
+            return []
+        lo, hi = float(lo), float(hi)
+        if lo == hi:  # as numpy.histogram widens a single value
+            lo, hi = lo - 0.5, hi + 0.5
+        bins = max(1, min(limit, int(distinct)))
+        edges = np.linspace(lo, hi, bins + 1)
+        # [e_i, e_i+1) with the last bin closed, exactly numpy.histogram's rule, on the same edges
+        inner = [(col < literal(float(e), Float()), i) for i, e in enumerate(edges[1:-1])]
+        bucket = case(*inner, else_=bins - 1) if inner else literal(0)
+        counts = dict(conn.execute(select(bucket.label("b"), func.count()).select_from(table).where(filled)
+                                   .group_by(text("1"))).all())
+        return [(f"{edges[i]:g}–{edges[i + 1]:g}", int(counts.get(i, 0))) for i in range(bins)]
+
     def catalogue(self) -> Catalogue:
         with self.engine.connect() as conn:
             return store.load_catalogue(conn)
+
+
+_BREAKDOWNS = {TEXT: SqlBackend._text_breakdown, BOOLEAN: SqlBackend._bool_breakdown,
+               DATETIME: SqlBackend._datetime_breakdown, NUMBER: SqlBackend._number_breakdown}
 
 
 # ---- choosing a back end ---------------------------------------------------------------------------------------

@@ -302,6 +302,28 @@ def test_suggestions_and_fields(pair):
     assert sql.suggestions("mrr") == [] and sql.suggestions("nope") == []
 
 
+@pytest.mark.parametrize("field", ["status", "company", "created_at", "seen_at", "mrr", "vip", "id", "plan"])
+def test_breakdown_matches_memory(pair, field):
+    memory, sql = pair
+    for raw in ([], WIDE, [rule("name", "equals", "nobody")]):
+        for limit in (3, 10):
+            assert same_breakdown(sql.breakdown(raw, field, limit=limit), memory.breakdown(raw, field, limit=limit))
+
+
+def test_breakdown_of_many_numbers_and_months_matches_memory(pg_url):
+    with segmenter.connect(pg_url, backend="sql") as sql, segmenter.connect(pg_url, backend="memory") as memory:
+        sql.load_demo(2_000)
+        for field in ("mrr", "created_at", "country", "vip"):
+            assert same_breakdown(sql.breakdown(SEED, field), memory.breakdown(SEED, field))
+
+
+def same_breakdown(a: list[dict], b: list[dict]) -> bool:
+    """Equal, except that text values with the same count may come in another order (ties are not ordered)."""
+    def key(rows):
+        return [r["count"] for r in rows], sorted((r["count"], r["value"]) for r in rows)
+    return key(a) == key(b)
+
+
 # ---- choosing the back end ------------------------------------------------------------------------------------------
 
 def test_auto_goes_to_sql_above_the_limit_without_loading_the_snapshot(sqlite_db):
