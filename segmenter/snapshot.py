@@ -38,7 +38,8 @@ class Growable:
     """A numpy array with spare room at the end, so appending k rows costs O(k), not a copy of the table."""
 
     def __init__(self, values: np.ndarray):
-        self.buf = values
+        # Arrow hands out read-only views; refresh writes in place, so own a writable buffer.
+        self.buf = values if values.flags.writeable else values.copy()
         self.n = len(values)
 
     @property
