@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common], help="fill the database with deterministic demo contacts")
     demo.add_argument("--size", type=int, default=20_000, metavar="N", help="how many contacts (default 20000)")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="only when the database has no contacts yet (the quick start runs this before the app)")
 
     imp = commands.add_parser("import", parents=[common], help="import contacts from a CSV file (upsert by email)")
     imp.add_argument("file", metavar="FILE.csv")
@@ -64,6 +66,9 @@ def cmd_demo(args) -> int:
     if args.size < 1:
         raise SegmenterError(f"--size must be at least 1, got {args.size}")
     with _connect(args) as seg:
+        if args.if_empty and seg.total_contacts():
+            print(f"{seg.total_contacts():,} contacts in {seg.safe_url} already; no demo data loaded")
+            return 0
         n = seg.load_demo(args.size)
         print(f"loaded {n:,} demo contacts into {seg.safe_url}; {seg.total_contacts():,} contacts in all")
     return 0

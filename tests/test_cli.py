@@ -42,6 +42,17 @@ def test_demo_fills_the_database(sqlite_url):
         assert seg.total_contacts() == 150
 
 
+def test_demo_if_empty_loads_only_into_an_empty_database(sqlite_url):
+    first = run("demo", "--size", "30", "--if-empty", "--database", sqlite_url)
+    assert first.returncode == 0 and "loaded 30" in first.stdout, first.stderr
+    with segmenter.connect(sqlite_url) as seg:
+        seg.add_contacts([{"email": "mine@x.com"}])
+    again = run("demo", "--size", "500", "--if-empty", "--database", sqlite_url)
+    assert again.returncode == 0 and "no demo data loaded" in again.stdout
+    with segmenter.connect(sqlite_url) as seg:
+        assert seg.total_contacts() == 31
+
+
 def test_database_option_works_before_the_command_and_from_the_environment(sqlite_url):
     assert run("--database", sqlite_url, "demo", "--size", "20").returncode == 0
     result = run("segments", env={"SEGMENTER_DATABASE_URL": sqlite_url})
