@@ -145,11 +145,13 @@ def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
                         label_visibility="collapsed", format_func=lambda o: OPERATORS[o].label)
     kind = OPERATORS[op].forms[ftype].value.key
     with c_value:
-        value = _value_widget(kind, row["value"], f"{k}:v:{field}:{kind}", field, url)
+        # Keyed by value kind, so a typed value survives a change of field; `in` lists also by field (suggestions).
+        value_key = f"{k}:v:{field}:{kind}" if kind == "string_list" else f"{k}:v:{kind}"
+        value = _value_widget(kind, row["value"], value_key, field, url)
     c_del.button("✕", key=f"{k}:del", on_click=remove, args=(k,), help="Remove this rule")
     row.update(field=field, operator=op, value=value)
     if kind != "none" and value is None:
-        st.caption("⏳ Enter a value — this rule is not applied yet.")
+        st.caption(":material/hourglass_empty: Enter a value — this rule is not applied yet.")
         return None
     problem = _check(state.row_rule(row), catalogue)
     if problem:

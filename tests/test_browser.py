@@ -1,0 +1,192 @@
+"""The main journey in a real browser: Debian's Chromium (driven by Playwright) against `streamlit run app.py` on a
+temporary SQLite database with demo data. Build a segment, see the count, save it, download the CSV and check it.
+Screenshots go to test-artifacts/. In CI (CI=true) a missing Chromium is a failure, never a skip."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import segmenter
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("SEGMENTER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+WAIT_MS = 30_000  # a shared two-core machine: allow slow reruns, never assert on timing
+
+
+def _require_browser():
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright Python package is not installed"
+    if problem and os.environ.get("CI"):
+        pytest.fail(f"the browser test must run in CI: {problem}")
+    if problem:
+        pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"streamlit did not answer at {base} within 90 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """`streamlit run app.py` on a free port over a fresh SQLite file holding 2,000 demo contacts."""
+    _require_browser()
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'segmenter.db'}"
+    with segmenter.connect(url) as seg:
+        seg.load_demo(2_000)
+    port, log = _free_port(), folder / "streamlit.log"
+    env = {**os.environ, "SEGMENTER_DATABASE_URL": url}
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.headless", "true", "--server.address", "127.0.0.1",
+                                 "--browser.gatherUsageStats", "false"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc, log)
+        yield base, url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def page(app_server, request):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(WAIT_MS)
+        try:
+            yield pg
+        finally:  # the last state of the page, kept whether the test passed or not
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
+            browser.close()
+
+
+def _count_is(page, n: int) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stMain").get_by_test_id("stMetricValue").first).to_have_text(f"{n:,}", timeout=WAIT_MS)
+
+
+def _idle(page) -> None:
+    """Wait until no script run is in progress (Streamlit marks stale elements while it reruns)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=WAIT_MS)
+
+
+def _set_text(locator, text: str) -> None:
+    locator.fill(text)
+    locator.press("Enter")  # Streamlit commits a text input on Enter (or blur)
+
+
+def test_build_save_and_download_a_segment_in_chromium(app_server, page):
+    from playwright.sync_api import expect
+
+    base, url = app_server
+    status = [{"field": "status", "operator": "equals", "value": "active"}]
+    both = status + [{"field": "plan", "operator": "equals", "value": "pro"}]
+    with segmenter.connect(url) as seg:
+        n_status, n_both = seg.count(status), seg.count(both)
+    assert 0 < n_both < n_status < 2_000
+
+    page.goto(base)
+    expect(page.get_by_role("heading", name="Build a segment")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("2,000")
+    _count_is(page, 2_000)
+
+    page.get_by_role("button", name="Add rule", exact=True).click()
+    _idle(page)
+    _set_text(page.get_by_placeholder("value", exact=True).first, "active")
+    _count_is(page, n_status)
+
+    page.get_by_role("button", name="Add rule", exact=True).click()
+    _idle(page)
+    expect(page.get_by_placeholder("value", exact=True)).to_have_count(2)
+    field = page.get_by_test_id("stSelectbox").nth(2)  # row 2's field (row 1: field, operator)
+    field.click()
+    page.get_by_role("option", name="plan · text · custom").click()
+    expect(field.get_by_role("combobox")).to_have_value("plan · text · custom")
+    _idle(page)
+    _set_text(page.get_by_placeholder("value", exact=True).nth(1), "pro")
+    _count_is(page, n_both)
+    page.screenshot(path=str(ARTIFACTS / "browser-build.png"), full_page=True)
+
+    _set_text(page.get_by_label("Segment name"), "Active pro (browser)")
+    page.locator(".st-key-save_segment button").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved segment #")
+    # The save reruns the whole page: wait for its last part, so the export button clicked is the final one.
+    expect(page.locator(".st-key-save_segment button")).to_contain_text("Update segment #")
+    _idle(page)
+
+    export = page.locator(".st-key-export_csv button")
+    expect(export).to_contain_text(f"Export CSV ({n_both:,} contacts)")
+    with page.expect_download(timeout=WAIT_MS) as download:
+        export.click()
+    saved = ARTIFACTS / "browser-export.csv"
+    download.value.save_as(str(saved))
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    header, body = rows[0], rows[1:]
+    assert header[:6] == ["id", "email", "name", "company", "status", "created_at"]
+    assert len(body) == n_both
+    assert {r[header.index("status")] for r in body} == {"active"}
+    assert {r[header.index("plan")] for r in body} == {"pro"}
+
+    with segmenter.connect(url) as seg:
+        saved_segments = seg.list_segments()
+    assert [(s["name"], s["rules"]) for s in saved_segments] == [("Active pro (browser)", both)]
+    segment_id = saved_segments[0]["id"]
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Segments").click()
+    expect(page.get_by_role("heading", name="Saved segments")).to_be_visible()
+    expect(page.get_by_text("status is 'active' and plan is 'pro'")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "browser-segments.png"), full_page=True)
+
+    page.goto(f"{base}/?segment={segment_id}")
+    expect(page.get_by_text(f"Editing saved segment #{segment_id}")).to_be_visible()
+    _count_is(page, n_both)
+    page.screenshot(path=str(ARTIFACTS / "browser-open-by-link.png"), full_page=True)
