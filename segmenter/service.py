@@ -296,8 +296,8 @@ class Segmenter:
         from .demo import demo_frame
 
         frame = demo_frame(n, seed=seed)
-        records = [{k: (None if v is None or v != v else v) for k, v in zip(frame.columns, row)}
-                   for row in frame.astype(object).itertuples(index=False)]
+        columns = {c: _plain_values(frame[c]) for c in frame.columns}  # column by column: a million rows in seconds
+        records = [dict(zip(columns, row)) for row in zip(*columns.values())]
         checked, new_fields, problems = _check_records(records, self.catalogue())
         if problems:  # pragma: no cover - the generator makes valid contacts
             raise ContactError(problems[:5])
@@ -324,6 +324,14 @@ class Segmenter:
 
 # ---- checking records -------------------------------------------------------------------------------------------
 
+def _plain_values(series: pd.Series) -> list:
+    """A column as plain Python values: datetime, float, bool, str, with None for missing."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return [None if v is pd.NaT else v for v in series.dt.to_pydatetime()]
+    values = series.astype(object)
+    return values.where(series.notna(), None).tolist()
+
+
 _COERCE = {NUMBER: coerce_number, DATETIME: coerce_datetime, BOOLEAN: coerce_bool}
 
 
@@ -349,6 +357,7 @@ def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dic
     by_key = {_key(f.name): f.name for f in catalogue}
     types = {f.name: f.type for f in catalogue}
     new_fields: dict[str, str] = {}
+    names: dict[str, str] = {}
     out, problems = [], []
     for i, rec in enumerate(records, 1):
         if not isinstance(rec, dict):
@@ -361,7 +370,9 @@ def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dic
             if not isinstance(key, str):
                 problems.append(f"{label}: field names must be text, got {key!r}")
                 continue
-            name = key if key in types else by_key.get(_key(key)) or csvio.snake_case(key)
+            name = names.get(key)
+            if name is None:  # resolved once per key, not once per record (ingest of a million records)
+                name = names[key] = key if key in types else by_key.get(_key(key)) or csvio.snake_case(key)
             if name == "id":
                 continue  # the store assigns ids
             if name not in types and name not in new_fields:
