@@ -9,9 +9,9 @@ from ui.resources import get_segmenter
 st.set_page_config(page_title="Segmenter", page_icon="🎯", layout="wide")
 
 router = st.navigation([
-    st.Page("pages/build.py", title="Build", icon=":material/tune:", default=True),
-    st.Page("pages/segments.py", title="Segments", icon=":material/bookmarks:"),
-    st.Page("pages/contacts.py", title="Contacts", icon=":material/contacts:"),
+    st.Page("app_pages/build.py", title="Build", icon=":material/tune:", default=True),
+    st.Page("app_pages/segments.py", title="Segments", icon=":material/bookmarks:"),
+    st.Page("app_pages/contacts.py", title="Contacts", icon=":material/contacts:"),
 ])
 
 seg = get_segmenter()

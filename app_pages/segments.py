@@ -60,7 +60,7 @@ def segment_card(s: dict) -> None:
             st.warning("Its rules name a field that no longer exists; open it in Build to fix them.")
         open_, copy, rename, delete = st.columns(4)
         if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
-            st.switch_page("pages/build.py", query_params={"segment": str(s["id"])})
+            st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})
         copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(s,), width="stretch")
         with rename.popover("Rename", width="stretch"):
             st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=200)

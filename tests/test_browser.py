@@ -124,6 +124,18 @@ def _set_text(locator, text: str) -> None:
     locator.press("Enter")  # Streamlit commits a text input on Enter (or blur)
 
 
+def test_a_direct_link_to_a_page_opens_it_inside_the_app(app_server, page):
+    """The first visit to a fresh server may be a shared link to a page, not the home page: it must get the app's
+    router and sidebar (a `pages/` folder would make Streamlit fall back to its old folder-based navigation)."""
+    from playwright.sync_api import expect
+
+    base, url = app_server
+    page.goto(f"{base}/segments")
+    expect(page.get_by_role("heading", name="Saved segments")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Database in use")
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Build")
+
+
 def test_build_save_and_download_a_segment_in_chromium(app_server, page):
     from playwright.sync_api import expect
 
