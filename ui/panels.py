@@ -114,7 +114,8 @@ def explain(seg: Segmenter, rules: list) -> None:
     try:
         answer = seg.explain(rules, email)
     except ContactError as exc:
-        st.warning(str(exc).capitalize())
+        message = str(exc)
+        st.warning(message[:1].upper() + message[1:])
         return
     who = answer["contact"]["email"]
     failed = [r["position"] for r in answer["rules"] if not r["passes"]]
