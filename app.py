@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import format as fmt
-from ui.resources import get_segmenter
+from ui.resources import account_box, get_segmenter
 
 st.set_page_config(page_title="Segmenter", page_icon="🎯", layout="wide")
 
@@ -19,5 +19,6 @@ with st.sidebar:
     st.caption("Database in use")
     st.code(seg.safe_url, language=None, wrap_lines=True)
     st.metric("Contacts", fmt.count(seg.total_contacts()))
+    account_box()
 
 router.run()

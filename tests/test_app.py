@@ -265,6 +265,23 @@ def test_update_the_loaded_segment_records_the_signed_in_user(db):
     assert len(db.list_segments()) == 1
 
 
+@pytest.mark.parametrize("logged_in, shown", [(True, "Signed in as ana@example\\.com"),
+                                               (False, "Sign in so the segments you save record your name.")])
+def test_sidebar_offers_sign_in_when_auth_is_configured(db, logged_in, shown):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}
+    at.user = {"is_logged_in": logged_in, "email": "ana@example.com"}
+    at.run()
+    no_errors(at)
+    assert shown in [c.value for c in at.sidebar.caption]
+    assert [b.label for b in at.sidebar.button] == ["Sign out" if logged_in else "Sign in"]
+
+
+def test_no_sign_in_without_auth_settings(db):
+    at = start()
+    assert not at.sidebar.button
+
+
 def test_unsaved_rules_open_from_a_rules_link(db):
     rules = [{"field": "status", "operator": "equals", "value": "active"},
              {"match": "any", "rules": [{"field": "plan", "operator": "equals", "value": "pro"},

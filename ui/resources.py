@@ -6,6 +6,8 @@ import streamlit as st
 import segmenter
 from segmenter.service import default_url
 
+from .format import md
+
 MAX_UPLOAD_MB = 200  # keep in step with server.maxUploadSize in .streamlit/config.toml
 
 
@@ -19,7 +21,7 @@ def get_segmenter() -> segmenter.Segmenter:
     """The Segmenter for $SEGMENTER_DATABASE_URL (or the default SQLite file); stops the page with a message if
     the database cannot be opened."""
     try:
-        return _segmenter(default_url())
+        return _segmenter(default_url())  # default_url() itself may fail on an unreadable secrets.toml
     except segmenter.SegmenterError as exc:
         st.error(f"The database could not be opened. {exc}")
         st.stop()
@@ -40,3 +42,23 @@ def suggestions(url: str, field: str) -> list[str]:
     """Common values of a text field for `in` lists. Shared data (the same for everyone on this database),
     refreshed every minute: a suggestion is only a hint, the rule is evaluated on current data."""
     return _segmenter(url).suggestions(field, limit=100)
+
+
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all
+        return False
+
+
+def account_box() -> None:
+    """Sign in / out in the sidebar when the app has an [auth] section in secrets.toml (docs/operating.md)."""
+    if not _auth_configured():
+        return
+    user = current_user()
+    if user:
+        st.caption(f"Signed in as {md(user)}")
+        st.button("Sign out", key="sign_out", on_click=st.logout)
+    else:
+        st.caption("Sign in so the segments you save record your name.")
+        st.button("Sign in", key="sign_in", on_click=st.login)
