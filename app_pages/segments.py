@@ -57,7 +57,7 @@ def segment_card(s: dict) -> None:
         text.caption(f"Last changed {fmt.when(s['updated_at'])}{by} · created {fmt.when(s['created_at'])}")
         number.metric("Contacts", fmt.count(s["contacts_count"]))
         if s["contacts_count"] is None:
-            st.warning("Its rules name a field that no longer exists; open it in Build to fix them.")
+            st.warning("Its rules name a field that no longer exists; open it in Build to paste corrected rules.")
         open_, copy, rename, delete = st.columns(4)
         if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
             st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -303,6 +304,18 @@ def test_unsaved_rules_open_from_a_rules_link(db):
 def test_a_bad_link_says_what_is_wrong(db, query, message):
     at = start(**query)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert count_shown(at) == 600
+
+
+def test_a_segment_whose_field_was_removed_by_hand_opens_empty_with_the_reason(db, sqlite_url):
+    made = db.create_segment("VIP", [{"field": "vip", "operator": "is_true"}])
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as con:  # plain SQL, as an admin might
+        con.execute("DELETE FROM custom_fields WHERE name = 'vip'")
+    at = start("app_pages/segments.py")
+    assert any("no longer exists" in w.value for w in at.warning)
+    at = start(segment=str(made["id"]))
+    assert any("no longer fit the data" in e.value and "unknown field 'vip'" in e.value for e in at.error)
+    assert at.button(key="save_segment").label == f"Update segment #{made['id']}"
     assert count_shown(at) == 600
 
 

@@ -31,7 +31,13 @@ def apply_link(seg: Segmenter) -> None:
     try:
         if wanted[0] is not None:
             found = seg.get_segment(wanted[0])
-            state.load(found["rules"], {"id": found["id"], "name": found["name"]})
+            opened = {"id": found["id"], "name": found["name"]}
+            try:
+                state.load(seg.validate(found["rules"]).canonical, opened)
+            except RuleError as exc:  # a field it names was removed: open it empty so corrected rules can be saved
+                state.load([], opened)
+                st.error(f"Segment #{found['id']}'s rules no longer fit the data: {exc}. Paste corrected rules "
+                         "under “Rules as JSON” and update it, or delete it on the Segments page.")
         else:
             state.load(seg.validate(fmt.decode_rules(wanted[1])).canonical, None)
     except SegmentNotFound:
