@@ -50,8 +50,10 @@ CASES = {
 }
 
 
-def load(url: str, size: int, chunk: int) -> float:
-    """Fill the database with ``size`` demo contacts; returns seconds taken."""
+def load(url: str, size: int, chunk: int, copies: int = 1) -> float:
+    """Fill the database with ``size`` demo contacts; returns seconds taken. With ``copies`` > 1 only
+    ``size / copies`` are generated and the rest are copies made inside PostgreSQL (same distribution, new emails):
+    generating the rows in Python is most of the load time."""
     engine = store.make_engine(url)
     store.migrate(engine)
     with store.writing(engine) as conn:
@@ -60,14 +62,20 @@ def load(url: str, size: int, chunk: int) -> float:
     started = time.perf_counter()
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as pg:
         pg.execute("ALTER TABLE contacts DISABLE TRIGGER USER")
-        for k, start in enumerate(range(0, size, chunk)):
-            frame = demo_frame(min(chunk, size - start), seed=1000 + k)
+        generated = size // copies
+        for k, start in enumerate(range(0, generated, chunk)):
+            frame = demo_frame(min(chunk, generated - start), seed=1000 + k)
             frame["email"] = [f"c{k}.{e}" for e in frame["email"]]  # unique across chunks
             buffer = io.StringIO()
             frame[COLUMNS].to_csv(buffer, index=False, header=False)
             with pg.cursor().copy(f"COPY contacts ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(buffer.getvalue())
             print(f"  loaded {start + len(frame):,}", file=sys.stderr, flush=True)
+        columns = ", ".join(COLUMNS[1:])
+        for copy_no in range(1, copies):
+            pg.execute(f"INSERT INTO contacts (email, {columns}) SELECT 'x{copy_no}.' || email, {columns} "
+                       f"FROM contacts WHERE id <= %s", (generated,))
+            print(f"  copied {generated * (copy_no + 1):,}", file=sys.stderr, flush=True)
         pg.execute("ALTER TABLE contacts ENABLE TRIGGER USER")
         pg.commit()
     engine = store.make_engine(url)
@@ -117,6 +125,8 @@ def main() -> None:
     ap.add_argument("--db", default="seg_bench")
     ap.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--copies", type=int, default=1, help="generate size/copies rows, copy the rest in SQL")
+    ap.add_argument("--work-mem", default="", help="also measure with these work_mem settings, e.g. 64MB,256MB")
     args = ap.parse_args()
 
     admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
@@ -131,7 +141,8 @@ def main() -> None:
         with engine.begin() as conn:  # measure the bare table first
             for name in ("ix_contacts_company_trgm", "ix_contacts_status_lower", "ix_contacts_created_at"):
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-        result["load_s"] = round(load(url, args.size, args.chunk), 1)
+        result["load_s"] = round(load(url, args.size, args.chunk, args.copies), 1)
+        result["copies"] = args.copies
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE contacts")
         backend = SqlBackend(engine)
@@ -147,6 +158,11 @@ def main() -> None:
             result["sizes"] = sizes(conn)
         print("with the indexes", file=sys.stderr)
         result["with_indexes"] = measure(backend, catalogue, args.repeat)
+        for setting in filter(None, args.work_mem.split(",")):
+            print(f"with the indexes, work_mem={setting}", file=sys.stderr)
+            tuned = store.make_engine(f"{url}?options=-c%20work_mem%3D{setting}")
+            result[f"with_indexes_work_mem_{setting}"] = measure(SqlBackend(tuned), catalogue, args.repeat)
+            tuned.dispose()
         result["plan_rare_contains"] = explain(url, backend, catalogue)
         engine.dispose()
     finally:
@@ -162,10 +178,13 @@ def main() -> None:
 
 def print_table(result: dict) -> None:
     print(f"\n{result['size']:,} contacts; load {result['load_s']} s; index build {result.get('index_build_s')} s\n")
-    print("| rules | matches | without indexes (ms) | with indexes (ms) |\n| --- | ---: | ---: | ---: |")
+    tuned = [k for k in result if k.startswith("with_indexes_work_mem_")]
+    heads = ["without indexes (ms)", "with indexes (ms)"] + [f"with indexes, work_mem {k.rsplit('_', 1)[1]} (ms)"
+                                                              for k in tuned]
+    print(f"| rules | matches | {' | '.join(heads)} |\n| --- | ---: |{' ---: |' * len(heads)}")
     for label, r in result["without_indexes"].items():
-        w = result.get("with_indexes", {}).get(label, {})
-        print(f"| {label} | {r['count']:,} | {r['median_ms']} | {w.get('median_ms', '')} |")
+        cells = [r["median_ms"]] + [result.get(k, {}).get(label, {}).get("median_ms", "") for k in ["with_indexes", *tuned]]
+        print(f"| {label} | {r['count']:,} | {' | '.join(str(c) for c in cells)} |")
 
 
 if __name__ == "__main__":
