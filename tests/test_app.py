@@ -166,7 +166,8 @@ def test_invalid_value_shows_a_message_beside_the_rule_not_a_traceback(db):
     widget(at.number_input, f"{row}:v:number_pair:a").set_value(500).run()
     widget(at.number_input, f"{row}:v:number_pair:b").set_value(100).run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["operator 'between' on number field 'mrr' needs A <= B, got [500, 100]"]
+    assert len(at.error) == 1 and at.error[0].value.startswith("operator 'between' on number field 'mrr' needs A")
+    assert at.error[0].value.endswith("got [500, 100]")  # the core's message, without its "rule 1:" position
     assert count_shown(at) == 600  # the invalid rule is not applied
     at.button(key="save_segment").click().run()
     assert any("waiting for a value or have a problem" in e.value for e in at.error)

@@ -123,15 +123,16 @@ def explain(seg: Segmenter, rules: list) -> None:
         message = str(exc)
         st.warning(message[:1].upper() + message[1:])
         return
-    who = answer["contact"]["email"]
+    who = fmt.md(answer["contact"]["email"])
     failed = [r["position"] for r in answer["rules"] if not r["passes"]]
     if answer["matches"]:
         st.success(f"{who} is in this segment: it passes every rule.")
     else:
         st.warning(f"{who} is not in this segment: it fails rule {', '.join(failed)}.")
     if answer["rules"]:
-        st.dataframe(pd.DataFrame([{"#": r["position"], "rule": r["rule"], "passes": "✅ yes" if r["passes"] else "❌ no"}
-                                   for r in answer["rules"]]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(answer["rules"]), hide_index=True, width="stretch", column_config={
+            "position": st.column_config.TextColumn("#", width="small"), "rule": "rule",
+            "passes": st.column_config.CheckboxColumn("passes")})
     with st.expander("The contact's fields"):
         st.json(answer["contact"])
 
