@@ -4,6 +4,7 @@ distinct value; numbers, datetimes and booleans are plain numpy arrays."""
 from __future__ import annotations
 
 import bisect
+import ctypes
 import datetime as dt
 import threading
 import time
@@ -55,6 +56,12 @@ class Growable:
         self.buf[self.n:need] = values
         self.n = need
 
+    def mutable(self) -> np.ndarray:
+        """The view, copied first if it is read-only (arrays mapped from the cache file are copied on first write)."""
+        if not self.buf.flags.writeable:
+            self.buf = self.buf.copy()
+        return self.view
+
     def replace(self, values: np.ndarray) -> None:
         self.buf = values
         self.n = len(values)
@@ -78,7 +85,8 @@ class TextColumn:
 
     kind = TEXT
 
-    def __init__(self, codes: np.ndarray, dictionary: pa.Array, *, unique: bool = False):
+    def __init__(self, codes: np.ndarray, dictionary: pa.Array, *, unique: bool = False,
+                 lowered: pa.Array | None = None):
         self.unique = unique
         self._codes = Growable(codes)
         self._chunks: list[pa.Array] = []
@@ -87,7 +95,7 @@ class TextColumn:
         self.size = 0
         self._pending: list[str] = []
         self._lookup: dict[str, int] | None = None
-        self._add_chunk(dictionary.cast(_STRING) if dictionary.type != _STRING else dictionary)
+        self._add_chunk(dictionary.cast(_STRING) if dictionary.type != _STRING else dictionary, lowered)
 
     @classmethod
     def encode(cls, values: pa.Array, *, unique: bool = False) -> "TextColumn":
@@ -104,16 +112,22 @@ class TextColumn:
         codes[empty] = -1
         return cls(codes, dictionary, unique=unique)
 
-    def as_arrow(self, positions: np.ndarray | None = None) -> pa.Array:
-        """The rows (all, or at ``positions``) as an Arrow dictionary array: codes and dictionary as they are."""
+    def parts(self, positions: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array, pa.Array | None]:
+        """(codes of all rows or of ``positions``, dictionary, lowered dictionary or None when it is the same)."""
         codes = self.codes if positions is None else self.codes[positions]
-        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), self.dictionary().combine_chunks())
+        lowered = self.lowered().combine_chunks()
+        dictionary = self.dictionary().combine_chunks()
+        same = all(low is chunk for low, chunk in zip(self._low_chunks, self._chunks))
+        return codes, dictionary, None if same else lowered
 
     # ---- the dictionary ----
-    def _add_chunk(self, chunk: pa.Array) -> None:
-        lowered = python_lower(chunk)
-        # Share the buffers when lowering changes nothing (emails are stored lower-cased): half the memory.
-        same = len(chunk) == 0 or pc.all(pc.equal(lowered, chunk)).as_py()
+    def _add_chunk(self, chunk: pa.Array, lowered: pa.Array | None = None) -> None:
+        if lowered is None:
+            lowered = python_lower(chunk)
+            # Share the buffers when lowering changes nothing (emails are stored lower-cased): half the memory.
+            same = len(chunk) == 0 or pc.all(pc.equal(lowered, chunk)).as_py()
+        else:
+            same = lowered is chunk
         self._starts.append(self.size)
         self._chunks.append(chunk)
         self._low_chunks.append(chunk if same else lowered)
@@ -196,7 +210,7 @@ class TextColumn:
 
     def set(self, positions: np.ndarray, values: Sequence[Any]) -> None:
         current = self.codes[positions]
-        self.codes[positions] = [self._code_of(v, int(c)) for v, c in zip(values, current)]
+        self._codes.mutable()[positions] = [self._code_of(v, int(c)) for v, c in zip(values, current)]
         self._compact()
 
     def append(self, values: Sequence[Any]) -> None:
@@ -231,14 +245,14 @@ class _ArrayColumn:
     dtype: Any
 
     def __init__(self, values: np.ndarray):
-        self._values = Growable(np.asarray(values, dtype=self.dtype))
+        self._values = Growable(np.asarray(values, dtype=self.dtype))  # no copy when the type is right
 
     @property
     def values(self) -> np.ndarray:
         return self._values.view
 
     def set(self, positions: np.ndarray, values: np.ndarray) -> None:
-        self.values[positions] = values
+        self._values.mutable()[positions] = values
 
     def append(self, values: np.ndarray) -> None:
         self._values.append(np.asarray(values, dtype=self.dtype))
@@ -340,6 +354,7 @@ class Snapshot:
             top, changed = store.changes_since(conn, self.seq, limit) if self.seq >= 0 else (None, None)
             if changed is None:
                 self._load_all(conn)
+                _release_memory()  # after _load_all returned, so its raw columns are freed
             elif changed:
                 self._apply(conn, changed)
                 self.seq = top
@@ -385,10 +400,13 @@ class Snapshot:
             return False
         columns = {}
         for f in self._fields():
-            got = snapshot_cache.column_arrays(table, f.name)
-            columns[f.name] = (TextColumn(*got, unique=f.name in UNIQUE_TEXT) if f.type == TEXT
-                               else COLUMN_CLASSES[f.type](got))
-        self._set(seq, np.array(table.column("id").to_numpy()), columns)
+            if f.type == TEXT:
+                codes, dictionary, lowered = snapshot_cache.text_parts(table, f.name)
+                columns[f.name] = TextColumn(codes, dictionary, unique=f.name in UNIQUE_TEXT,
+                                             lowered=dictionary if lowered is None else lowered)
+            else:
+                columns[f.name] = COLUMN_CLASSES[f.type](snapshot_cache.column_values(table, f.name))
+        self._set(seq, table.column("id").to_numpy(), columns)
         if changed:
             self._apply(conn, changed)
             self.seq = _top
@@ -419,7 +437,7 @@ class Snapshot:
         if path is None or self.alive_count < self.cache_min_rows:
             return
         keep = None if self.alive_count == len(self.ids) else np.flatnonzero(self.alive)
-        columns = {name: (c.as_arrow(keep) if isinstance(c, TextColumn) else (c.values if keep is None else c.values[keep]))
+        columns = {name: (c.parts(keep) if isinstance(c, TextColumn) else (c.values if keep is None else c.values[keep]))
                    for name, c in self.columns.items()}
         ids = self.ids if keep is None else self.ids[keep]
         self.last_load["cache_written"] = snapshot_cache.save(conn, path, self.seq, self._schema(), ids, columns)
@@ -505,6 +523,16 @@ class Snapshot:
 
     def nbytes(self) -> int:
         return self._ids.buf.nbytes + self._alive.buf.nbytes + sum(c.nbytes() for c in self.columns.values())
+
+
+def _release_memory() -> None:
+    """Give the scratch memory of a full load back to the system: Arrow's pool, and glibc's heap, which otherwise
+    keeps the freed strings of a table read (about 150 MB at a million contacts)."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
+        pass
 
 
 def _same(ours, theirs) -> bool:

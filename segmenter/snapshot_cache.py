@@ -11,8 +11,9 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, text
 
-FORMAT = "1"
+FORMAT = "2"
 SUFFIX = "-snapshot"
+LOWER = "\x00lower:"  # prefix of a lowered dictionary's column (no field name can hold \x00)
 
 
 def path_for(engine: Engine) -> Path | None:
@@ -35,10 +36,10 @@ def _identity(conn: Connection, path: Path, seq: int) -> dict[str, str]:
 
 
 def save(conn: Connection, path: Path, seq: int, fields: list[tuple[str, str]], ids: np.ndarray,
-         columns: dict[str, pa.Array | np.ndarray]) -> bool:
+         columns: dict[str, tuple | np.ndarray]) -> bool:
     """Write the cache atomically (a temporary file, then a rename); False when the directory is not writable."""
     meta = {"format": FORMAT, "fields": json.dumps(fields), **_identity(conn, path, seq)}
-    arrays = {"id": pa.array(ids)} | {name: (v if isinstance(v, pa.Array) else pa.array(v)) for name, v in columns.items()}
+    arrays = {"id": pa.array(ids)} | _arrays(columns)
     table = pa.table(arrays).replace_schema_metadata(meta)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
@@ -54,8 +55,9 @@ def save(conn: Connection, path: Path, seq: int, fields: list[tuple[str, str]], 
 def load(conn: Connection, path: Path, fields: list[tuple[str, str]], top: int) -> tuple[int, pa.Table] | None:
     """(seq, table) when the cache belongs to this database and schema and is not ahead of it; else None."""
     try:
-        with pa.OSFile(str(path), "rb") as source:
-            table = pa.ipc.open_file(source).read_all()
+        # Mapped, not read: the columns stay file-backed pages until written (numpy copies on first write), and
+        # processes on the same database share them. The file is only ever replaced whole, never rewritten.
+        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
     except (OSError, pa.ArrowException):
         return None
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
@@ -67,10 +69,34 @@ def load(conn: Connection, path: Path, fields: list[tuple[str, str]], top: int) 
     return seq, table
 
 
-def column_arrays(table: pa.Table, name: str) -> Any:
-    """A cached column: (codes int32, dictionary) for text, else a writable numpy array."""
-    chunk = table.column(name).combine_chunks()
-    if isinstance(chunk, pa.DictionaryArray):
-        codes = np.array(chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
-        return codes, chunk.dictionary
-    return np.array(chunk.to_numpy(zero_copy_only=False))
+def _column(table: pa.Table, name: str) -> pa.Array:
+    column = table.column(name)
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def text_parts(table: pa.Table, name: str) -> tuple[np.ndarray, pa.Array, pa.Array | None]:
+    """(codes, dictionary, lowered dictionary or None when lowering changes nothing); the codes stay read-only
+    views of the mapped file until the snapshot first writes to them."""
+    chunk = _column(table, name)
+    lowered = _column(table, LOWER + name).dictionary if LOWER + name in table.column_names else None
+    return chunk.indices.to_numpy(zero_copy_only=False), chunk.dictionary, lowered
+
+
+def column_values(table: pa.Table, name: str) -> np.ndarray:
+    return _column(table, name).to_numpy(zero_copy_only=False)
+
+
+def _arrays(columns: dict) -> dict[str, pa.Array]:
+    """Text columns as dictionary arrays whose indices keep -1 for empty (written unchecked, read only by us), plus
+    the lowered dictionary over the same indices when it differs; other columns as they are."""
+    out: dict[str, pa.Array] = {}
+    for name, value in columns.items():
+        if isinstance(value, tuple):
+            codes, dictionary, lowered = value
+            indices = pa.array(codes)
+            out[name] = pa.DictionaryArray.from_arrays(indices, dictionary, safe=False)
+            if lowered is not None:
+                out[LOWER + name] = pa.DictionaryArray.from_arrays(indices, lowered, safe=False)
+        else:
+            out[name] = pa.array(value)
+    return out

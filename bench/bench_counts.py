@@ -1,0 +1,295 @@
+"""Counts against peers in one run: Segmenter (in-memory snapshot) vs DuckDB in-memory, polars, SQLite SQL, pandas
+and the plain Python loop, over several rule mixes and sizes; then a new process's first count, the count after
+one write by another connection, the funnel and page on top of a count, and memory. Medians and ratios go to
+bench/results/counts.{json,md} and a PNG chart.
+
+    python bench/bench_counts.py --sizes 100000 1000000 [5000000]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import segmenter  # noqa: E402
+from segmenter import reference, snapshot_cache  # noqa: E402
+
+import data  # noqa: E402
+from mixes import mixes  # noqa: E402
+
+RESULTS = HERE / "results"
+SEED = "seed"
+
+
+def median_time(fn, repeat: int, setup=None) -> tuple[float, object]:
+    """Median seconds of ``fn()`` over ``repeat`` runs (``setup()`` before each, not timed), and its last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        if setup:
+            setup()
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal"))
+    return {"cpu": cpu, "nproc": os.cpu_count(), "ram_gb": round(mem / 1024 / 1024, 1),
+            "python": platform.python_version(), "pandas": pd.__version__, "numpy": np.__version__,
+            "pyarrow": __import__("pyarrow").__version__, "duckdb": duckdb.__version__, "polars": pl.__version__,
+            "sqlite": sqlite3.sqlite_version, "load_average": os.getloadavg()}
+
+
+# ---- the engines -------------------------------------------------------------------------------------------------
+
+class Engines:
+    """Every engine loaded with the same n contacts."""
+
+    def __init__(self, n: int, path: Path, python_loop: bool):
+        self.frame = data.frame(n)
+        self.seg = segmenter.connect(f"sqlite:///{path}", backend="memory")
+        self.seg.count([])  # load the snapshot (from the cache file when there is one)
+        self.duck = duckdb.connect()
+        frame = self.frame  # noqa: F841 - read by DuckDB's replacement scan
+        self.duck.execute("CREATE TABLE contacts AS SELECT * FROM frame")
+        self.polars = pl.from_pandas(self.frame)
+        self.sqlite = sqlite3.connect(path)
+        snap = self.seg.snapshot
+        self.records = snap.records(np.flatnonzero(snap.alive)) if python_loop else None
+
+    def close(self):
+        self.seg.close()
+        self.duck.close()
+        self.sqlite.close()
+
+    def runners(self, mix: dict, now: dt.datetime) -> dict:
+        seg, rules = self.seg, self.seg.validate(mix["rules"])
+        backend = seg.backend
+        where, params = mix["duckdb"]
+        swhere, sparams = mix["sqlite"]
+        run = {
+            # what an analyst's repeated preview costs: masks of unchanged rules are reused
+            "segmenter (warm)": (lambda: seg.count(mix["rules"]), None),
+            # every rule evaluated from scratch: the fair comparison with engines that keep no masks
+            "segmenter (uncached)": (lambda: seg.count(mix["rules"]), lambda: backend.cache.masks.clear()),
+            "duckdb": (lambda: self.duck.execute(f"SELECT count(*) FROM contacts WHERE {where}", params).fetchone()[0],
+                       None),
+            "polars": (lambda: self.polars.select(mix["polars"].sum()).item(), None),
+            "sqlite sql": (lambda: self.sqlite.execute(f"SELECT count(*) FROM contacts WHERE {swhere}", sparams)
+                           .fetchone()[0], None),
+            "pandas": (lambda: int(mix["pandas"](self.frame).sum()), None),
+        }
+        if self.records is not None:
+            run["python loop"] = (lambda: len(reference.matching_ids(rules, self.records, now)), None)
+        return run
+
+
+def bench_counts(eng: Engines, repeat: int) -> dict:
+    now = dt.datetime.now(dt.timezone.utc)
+    out = {}
+    for name, mix in mixes(now).items():
+        row = {}
+        for engine, (fn, setup) in eng.runners(mix, now).items():
+            reps = max(3, repeat // 3) if engine in ("python loop", "sqlite sql", "pandas") else repeat
+            seconds, count = median_time(fn, reps, setup)
+            row[engine] = {"seconds": seconds, "count": int(count)}
+        out[name] = row
+        print(f"  {name:7s} " + "  ".join(f"{k}={v['seconds'] * 1e3:.1f}ms/{v['count']}" for k, v in row.items()),
+              flush=True)
+    return out
+
+
+# ---- freshness, funnel, page --------------------------------------------------------------------------------------
+
+def bench_after_write(eng: Engines, path: Path, repeat: int) -> dict:
+    """The next count after one contact is written by another connection (plain SQL and another Segmenter)."""
+    seed = mixes(dt.datetime.now(dt.timezone.utc))[SEED]["rules"]
+    seg = eng.seg
+    seg.count(seed)
+    con = sqlite3.connect(path, isolation_level=None)
+    rng = np.random.default_rng(1)
+    ids = seg.snapshot.ids
+    out = {}
+    writes = {
+        "update (plain SQL)": lambda i: con.execute("UPDATE contacts SET company = 'Zed Inc', status = 'active' "
+                                                    "WHERE id = ?", (int(ids[i]),)),
+        "insert (plain SQL)": lambda i: con.execute("INSERT INTO contacts (email, company, status) VALUES (?, ?, ?)",
+                                                    (f"bench{time.time_ns()}@example.com", "New Inc", "active")),
+        "delete (plain SQL)": lambda i: con.execute("DELETE FROM contacts WHERE id = ?", (int(ids[i]),)),
+    }
+    with segmenter.connect(f"sqlite:///{path}", backend="memory") as other:
+        writes["add_contacts (another Segmenter)"] = lambda i: other._write(
+            [{"email": f"bench{time.time_ns()}@example.com", "company": "Other Inc", "status": "active"}], {})
+        for name, write in writes.items():
+            times = []
+            for _ in range(repeat):
+                write(int(rng.integers(0, len(ids) // 2)))
+                t = time.perf_counter()
+                seg.count(seed)
+                times.append(time.perf_counter() - t)
+            out[name] = statistics.median(times)
+    con.close()
+    print("  after one write: " + "  ".join(f"{k}={v * 1e3:.1f}ms" for k, v in out.items()), flush=True)
+    return out
+
+
+def bench_funnel_page(eng: Engines, repeat: int) -> dict:
+    """Count, then funnel, then a page of 50, as the app asks after each edit; fresh masks and reused masks."""
+    seg, seed = eng.seg, mixes(dt.datetime.now(dt.timezone.utc))[SEED]["rules"]
+    clear = eng.seg.backend.cache.masks.clear
+    out = {
+        "count (uncached)": median_time(lambda: seg.count(seed), repeat, clear)[0],
+        "count+funnel+page (uncached)": median_time(
+            lambda: (seg.count(seed), seg.funnel(seed), seg.contacts(seed, limit=50)), repeat, clear)[0],
+        "funnel after count": median_time(lambda: seg.funnel(seed), repeat)[0],
+        "page of 50 after count": median_time(lambda: seg.contacts(seed, limit=50), repeat)[0],
+    }
+    print("  " + "  ".join(f"{k}={v * 1e3:.1f}ms" for k, v in out.items()), flush=True)
+    return out
+
+
+def first_count(path: Path, *, cache: bool, repeat: int = 3) -> dict:
+    """A new process: interpreter start, imports, connect, first count. Without the cache file (read the table)
+    or with it (written by the previous run)."""
+    runs = []
+    for _ in range(repeat):
+        env = dict(os.environ)
+        if not cache:
+            env["SEGMENTER_SNAPSHOT_CACHE"] = "0"
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, str(HERE / "first_count.py"), str(path)], env=env,
+                              capture_output=True, text=True, check=True)
+        info = json.loads(done.stdout)
+        info["process_s"] = time.perf_counter() - t
+        runs.append(info)
+    best = sorted(runs, key=lambda r: r["process_s"])[len(runs) // 2]  # the median run
+    print(f"  first count in a new process ({'cache file' if cache else 'table'}): "
+          f"process {best['process_s']:.2f}s, load+count {best['first_count_s']:.2f}s, "
+          f"snapshot {best['snapshot_mb']:.0f} MB, RSS +{best['rss_after_mb'] - best['rss_before_mb']:.0f} MB",
+          flush=True)
+    return best
+
+
+# ---- report ---------------------------------------------------------------------------------------------------
+
+def run(sizes: list[int], repeat: int, python_loop_max: int) -> dict:
+    results = {"machine": machine(), "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "repeat": repeat, "sizes": {}}
+    for n in sizes:
+        print(f"n = {n:,}", flush=True)
+        path = data.build(n)
+        cache_file = snapshot_cache.path_for(segmenter.connect(f"sqlite:///{path}").engine)
+        cache_file.unlink(missing_ok=True)
+        fresh = first_count(path, cache=False, repeat=1 if n > 1_000_000 else 3)
+        segmenter.connect(f"sqlite:///{path}", backend="memory").count([])  # writes the cache file
+        cached = first_count(path, cache=True)
+        eng = Engines(n, path, python_loop=n <= python_loop_max)
+        entry = {"counts": bench_counts(eng, repeat), "first_count_table": fresh, "first_count_cache": cached,
+                 "funnel_page": bench_funnel_page(eng, repeat),
+                 "snapshot_mb": eng.seg.snapshot.nbytes() / 1e6}
+        entry["after_write"] = bench_after_write(eng, path, repeat)
+        eng.close()
+        cache_file.unlink(missing_ok=True)  # the writes above changed the data; the next run rebuilds
+        results["sizes"][str(n)] = entry
+        path.unlink()  # the writes changed the file: the next run starts from the same data again
+        for p in path.parent.glob(path.name + "-*"):
+            p.unlink()
+    return results
+
+
+ENGINES = ["segmenter (uncached)", "segmenter (warm)", "duckdb", "polars", "pandas", "sqlite sql", "python loop"]
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"Run {results['when']} on {m['cpu']} ({m['nproc']} cores, {m['ram_gb']} GB RAM, load average "
+             f"{', '.join(f'{x:.1f}' for x in m['load_average'])}); Python {m['python']}, pandas {m['pandas']}, "
+             f"DuckDB {m['duckdb']}, polars {m['polars']}, pyarrow {m['pyarrow']}, SQLite {m['sqlite']}. "
+             f"Medians of {results['repeat']} runs (3 for the slow peers).", ""]
+    for n, entry in results["sizes"].items():
+        lines += [f"### {int(n):,} contacts", "",
+                  "| mix | " + " | ".join(ENGINES) + " | segmenter ÷ duckdb | counts agree |",
+                  "|---" * (len(ENGINES) + 3) + "|"]
+        for mix, row in entry["counts"].items():
+            cells = [f"{row[e]['seconds'] * 1e3:.1f} ms" if e in row else "–" for e in ENGINES]
+            ratio = row["segmenter (uncached)"]["seconds"] / row["duckdb"]["seconds"]
+            counts = {row[e]["count"] for e in row}
+            agree = "yes" if len(counts) == 1 else " / ".join(f"{e}: {row[e]['count']}" for e in row)
+            lines.append(f"| {mix} | " + " | ".join(cells) + f" | {ratio:.2f}× | {agree} |")
+        t, c = entry["first_count_table"], entry["first_count_cache"]
+        lines += ["", f"- First count in a new process: **{c['process_s']:.2f} s** with the cache file "
+                  f"(load {c['first_count_s']:.2f} s, imports {c['import_s']:.2f} s); {t['process_s']:.2f} s reading "
+                  f"the table (load {t['first_count_s']:.2f} s).",
+                  f"- Snapshot: {entry['snapshot_mb']:.0f} MB (`Snapshot.nbytes()`); RSS grew "
+                  f"{c['rss_after_mb'] - c['rss_before_mb']:.0f} MB loading from the cache file, "
+                  f"{t['rss_after_mb'] - t['rss_before_mb']:.0f} MB reading the table.",
+                  "- Next count after one write by another connection: " + ", ".join(
+                      f"{k} {v * 1e3:.1f} ms" for k, v in entry["after_write"].items()) + ".",
+                  "- Funnel and page: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in entry["funnel_page"].items())
+                  + ".", ""]
+    return "\n".join(lines)
+
+
+def chart(results: dict, dest: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(int(n) for n in results["sizes"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    for ax, mix in zip(axes, ["seed", "custom"]):
+        for engine in ENGINES:
+            ys = [results["sizes"][str(n)]["counts"][mix].get(engine, {}).get("seconds") for n in sizes]
+            pts = [(n, y * 1e3) for n, y in zip(sizes, ys) if y is not None]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=engine)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("contacts")
+        ax.set_ylabel("median time of one count (ms)")
+        ax.set_title(f"rule mix '{mix}'")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Segment count: time against contact count (lower is better)")
+    fig.tight_layout()
+    fig.savefig(dest, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--python-loop-max", type=int, default=1_000_000, help="skip the plain loop above this n")
+    parser.add_argument("--out", default="counts")
+    args = parser.parse_args()
+    results = run(args.sizes, args.repeat, args.python_loop_max)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(results, indent=2, default=str))
+    (RESULTS / f"{args.out}.md").write_text(markdown(results))
+    chart(results, RESULTS / f"{args.out}.png")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
