@@ -60,6 +60,7 @@ def segment_card(s: dict) -> None:
             st.warning("Its rules name a field that no longer exists; open it in Build to paste corrected rules.")
         open_, copy, rename, delete = st.columns(4)
         if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
+            st.session_state[state.QUERY_APPLIED] = None  # open the saved version even if this one is being edited
             st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})
         copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(s,), width="stretch")
         with rename.popover("Rename", width="stretch"):

@@ -251,6 +251,17 @@ def test_open_button_on_segments_page_loads_the_segment_in_build(db):
     assert at.button(key="save_segment").label == f"Update segment #{made['id']}"
 
 
+def test_open_shows_the_saved_version_even_while_it_is_being_edited(db):
+    made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
+    at = start(segment=str(made["id"]))
+    row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
+    at.text_input(key=f"{row}:v:string").input("active").run()  # edited, not saved
+    assert count_shown(at) != made["contacts_count"]
+    at.switch_page("app_pages/segments.py").run()
+    at.button(key=f"open:{made['id']}").click().run()
+    assert count_shown(at) == made["contacts_count"]
+
+
 def test_update_the_loaded_segment_records_the_signed_in_user(db):
     made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
