@@ -7,6 +7,7 @@ import streamlit as st
 from segmenter import ContactError
 from ui import panels
 from ui.downloads import rejected_csv
+from ui import resources
 from ui.resources import MAX_UPLOAD_MB, get_segmenter, suggestions
 
 REPORT = "import_report"
@@ -54,7 +55,7 @@ with upload_tab:
                               key="csv_file")
     if upload is not None:
         dayfirst = DATES[st.radio("Dates such as 02-07-2020 are", list(DATES), horizontal=True, key="dayfirst")]
-        limit = MAX_UPLOAD_MB * 1_000_000
+        limit = resources.MAX_UPLOAD_BYTES
         try:
             st.caption("Where each column goes: edit “import as” to change a field name, or clear it to skip the column.")
             mapping = mapping_editor(seg.preview_csv(upload, dayfirst=dayfirst, max_bytes=limit), upload.file_id)

@@ -455,6 +455,17 @@ def test_a_file_that_is_not_a_usable_csv_gets_a_clear_message(db, name, content,
     assert any(message in e.value and name in e.value for e in at.error), [e.value for e in at.error]
 
 
+def test_an_oversized_file_gets_a_clear_message(db, monkeypatch):
+    monkeypatch.setattr("ui.resources.MAX_UPLOAD_BYTES", 100)
+    at = start("app_pages/contacts.py")
+    text = "email,name\n" + "".join(f"person{i}@example.com,Person {i}\n" for i in range(20))
+    at.file_uploader(key="csv_file").upload("big.csv", text.encode(), "text/csv").run()
+    assert not at.exception
+    assert any("big.csv cannot be imported" in e.value and "the limit is" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    assert db.total_contacts() == 600
+
+
 def test_export_is_formula_guarded(db):
     db.add_contacts([{"email": "formula@example.com", "name": "=HYPERLINK(\"x\")", "status": "zzz"}])
     content = csv_export(db, [{"field": "status", "operator": "equals", "value": "zzz"}])().decode()

@@ -9,6 +9,7 @@ from segmenter.service import default_url
 from .format import md
 
 MAX_UPLOAD_MB = 200  # keep in step with server.maxUploadSize in .streamlit/config.toml
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000  # checked again by the importer, whatever the browser let through
 
 
 @st.cache_resource(show_spinner="Opening the database…")
