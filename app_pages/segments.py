@@ -21,7 +21,7 @@ def _duplicate(segment: dict) -> None:
     name = segment["name"][:193] + " (copy)"
     try:
         copy = seg.create_segment(name, segment["rules"], user=current_user())
-        state.flash(("success", f"Duplicated as #{copy['id']} “{copy['name']}”."))
+        state.flash(("success", f"Duplicated as #{copy['id']} “{fmt.md(copy['name'])}”."))
     except SegmenterError as exc:
         state.flash(("error", f"Not duplicated: {exc}"))
 
@@ -34,7 +34,7 @@ def _rename(segment_id: int) -> None:
         return
     if (st.session_state[state.LOADED] or {}).get("id") == segment_id:
         st.session_state[state.LOADED] = {"id": segment_id, "name": renamed["name"]}
-    state.flash(("success", f"Renamed #{segment_id} to “{renamed['name']}”."))
+    state.flash(("success", f"Renamed #{segment_id} to “{fmt.md(renamed['name'])}”."))
 
 
 def _delete(segment: dict) -> None:
@@ -45,7 +45,7 @@ def _delete(segment: dict) -> None:
         return
     if (st.session_state[state.LOADED] or {}).get("id") == segment["id"]:
         st.session_state[state.LOADED] = None  # Build keeps the rules, as a new unsaved segment
-    state.flash(("success", f"Deleted #{segment['id']} “{segment['name']}”."))
+    state.flash(("success", f"Deleted #{segment['id']} “{fmt.md(segment['name'])}”."))
 
 
 def segment_card(s: dict) -> None:
@@ -80,9 +80,9 @@ def import_definitions(uploaded) -> None:
     for i, item in enumerate(items, 1):
         try:
             made = seg.create_segment(item.get("name"), item["rules"], user=current_user())
-            st.success(f"Created #{made['id']} “{made['name']}” ({fmt.count(made['contacts_count'])} contacts).")
+            st.success(f"Created #{made['id']} “{fmt.md(made['name'])}” ({fmt.count(made['contacts_count'])} contacts).")
         except SegmenterError as exc:
-            st.error(f"Definition {i} ({item.get('name')!r}) was not imported: {exc}")
+            st.error(f"Definition {i} ({fmt.md(repr(item.get('name')))}) was not imported: {fmt.md(exc)}")
 
 
 message = state.pop_flash()

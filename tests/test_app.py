@@ -331,6 +331,12 @@ def test_a_segment_whose_field_was_removed_by_hand_opens_empty_with_the_reason(d
     assert count_shown(at) == 600
 
 
+def test_text_from_a_link_is_shown_literally_not_as_markdown(db):
+    at = start(segment="[click me](https://evil.example)")
+    shown = [e.value for e in at.error]
+    assert any("\\[click me\\]\\(https" in v for v in shown), shown  # escaped: no link is drawn
+
+
 def test_rules_json_can_be_pasted_and_bad_json_is_reported(db):
     at = start()
     at.text_area(key="paste_rules").input("[{'field': 1}]").run()

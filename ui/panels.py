@@ -36,14 +36,15 @@ def apply_link(seg: Segmenter) -> None:
                 state.load(seg.validate(found["rules"]).canonical, opened)
             except RuleError as exc:  # a field it names was removed: open it empty so corrected rules can be saved
                 state.load([], opened)
-                st.error(f"Segment #{found['id']}'s rules no longer fit the data: {exc}. Paste corrected rules "
+                st.error(f"Segment #{found['id']}'s rules no longer fit the data: {fmt.md(exc)}. Paste corrected rules "
                          "under “Rules as JSON” and update it, or delete it on the Segments page.")
         else:
             state.load(seg.validate(fmt.decode_rules(wanted[1])).canonical, None)
     except SegmentNotFound:
-        st.error(f"Segment {wanted[0]} was not found; it may have been deleted. Showing a new, empty segment.")
+        st.error(f"Segment {fmt.md(wanted[0])} was not found; it may have been deleted. Showing a new, empty segment.")
     except (ValueError, SegmenterError) as exc:  # RuleError is a ValueError: rules that no longer fit the data
-        st.error(f"The link could not be opened: {exc}")
+        # A link is someone else's text: shown literally, so it cannot plant a Markdown link or image here.
+        st.error(f"The link could not be opened: {fmt.md(exc)}")
 
 
 def offer_demo(seg: Segmenter) -> None:
@@ -157,7 +158,7 @@ def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) ->
     st.session_state[state.LOADED] = {"id": saved["id"], "name": saved["name"]}
     st.session_state[state.QUERY_APPLIED] = (str(saved["id"]), None)  # the new address must not reload the draft
     st.query_params.from_dict({"segment": str(saved["id"])})
-    state.flash(("success", f"Saved segment #{saved['id']} “{saved['name']}” "
+    state.flash(("success", f"Saved segment #{saved['id']} “{fmt.md(saved['name'])}” "
                             f"({fmt.count(saved['contacts_count'])} contacts)."))
 
 
