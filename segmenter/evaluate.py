@@ -37,14 +37,19 @@ def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
     return lut.take(column.codes)
 
 
-def _range(values: np.ndarray, pred: RangePred, empty: np.ndarray, convert) -> np.ndarray:
-    mask = ~empty
+def _range(values: np.ndarray, pred: RangePred, convert, empty=None) -> np.ndarray:
+    """Where ``lo (<|<=) x (<|<=) hi``. Empty values never pass a comparison with a lower bound (NaN compares
+    False; the datetime sentinel is the smallest int64), so ``empty()`` is only consulted without one."""
+    mask = None
     if pred.lo is not None:
         lo = convert(pred.lo)
-        mask &= (values >= lo) if pred.lo_inclusive else (values > lo)
+        mask = (values >= lo) if pred.lo_inclusive else (values > lo)
     if pred.hi is not None:
         hi = convert(pred.hi)
-        mask &= (values <= hi) if pred.hi_inclusive else (values < hi)
+        upper = (values <= hi) if pred.hi_inclusive else (values < hi)
+        mask = upper if mask is None else np.logical_and(mask, upper, out=mask)
+        if pred.lo is None and empty is not None:
+            mask &= ~empty()
     return mask
 
 
@@ -53,8 +58,9 @@ def _positive(column, pred) -> np.ndarray:
     if isinstance(pred, TextPred):
         return _text_values(column, pred)
     if isinstance(pred, RangePred):
-        convert = to_micros if isinstance(column, DatetimeColumn) else float
-        return _range(column.values, pred, column.empty(), convert)
+        if isinstance(column, DatetimeColumn):
+            return _range(column.values, pred, to_micros, column.empty)
+        return _range(column.values, pred, float)  # NaN (empty) compares False with any bound
     if isinstance(pred, BoolPred):
         return column.values == int(pred.value)
     raise TypeError(pred)  # pragma: no cover
@@ -88,7 +94,7 @@ def condition_mask(cond: Condition, snap: Snapshot, now: dt.datetime, cache: Mas
     def compute():
         if cond.field == "id":
             column_empty = np.zeros(len(snap.ids), dtype=bool)
-            hit = _range(snap.ids, pred, column_empty, float) if isinstance(pred, RangePred) else column_empty
+            hit = _range(snap.ids, pred, float) if isinstance(pred, RangePred) else column_empty
         else:
             column = snap.columns[cond.field]
             hit = column.empty() if isinstance(pred, EmptyPred) else _positive(column, pred)

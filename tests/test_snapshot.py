@@ -233,3 +233,17 @@ def test_no_cache_file_below_the_size_threshold(seg):
     seg.add_contacts(_people(10))
     seg.count([])
     assert not snapshot_cache.path_for(seg.engine).exists()
+
+
+def test_empty_datetimes_and_numbers_never_match_a_comparison(warm, sqlite_url):
+    warm.add_contacts([{"email": "m1@example.com", "mrr": 5.0}, {"email": "m2@example.com", "mrr": 50.0}])
+    con = sqlite3.connect(_db_path(sqlite_url))
+    with con:
+        con.execute("UPDATE contacts SET created_at = NULL WHERE id <= 10")
+    con.close()
+    assert warm.count([{"field": "created_at", "operator": "before", "value": "2100-01-01"}]) == 32
+    assert warm.count([{"field": "created_at", "operator": "more_than_days_ago", "value": 1}]) == 30
+    assert warm.count([{"field": "created_at", "operator": "after", "value": "1900-01-01"}]) == 32
+    assert warm.count([{"field": "mrr", "operator": "less_than", "value": 10}]) == 1
+    assert warm.count([{"field": "mrr", "operator": "not_equals", "value": 5}]) == 41
+    _assert_same_as_fresh(warm)
