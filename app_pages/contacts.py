@@ -37,14 +37,21 @@ def show_report(report, name: str) -> None:
                            mime="text/csv", on_click="ignore", key="rejected_csv")
 
 
-def mapping_editor(plan, file_id: str) -> dict:
-    """The column plan as an editable table; returns only the columns whose field the user changed."""
-    auto = pd.DataFrame([{"CSV column": c.header, "import as": c.field or "", "type guess": c.type or "",
-                          "new field": c.new, "note": c.note} for c in plan.columns])
-    edited = st.data_editor(auto, key=f"mapping:{file_id}", hide_index=True, width="stretch",
-                            disabled=["CSV column", "type guess", "new field", "note"])
-    return {row["CSV column"]: (row["import as"].strip() or None)
-            for (_, row), old in zip(edited.iterrows(), auto["import as"]) if row["import as"] != old}
+def column_plan(upload, dayfirst: bool | None, limit: int):
+    """Left: where each column goes, editable; right: what the import does with that mapping (types, new fields).
+    Returns (the plan, the columns the user changed)."""
+    auto = seg.preview_csv(upload, dayfirst=dayfirst, max_bytes=limit)
+    st.caption("Where each column goes: edit “import as” to use another field, or clear it to skip the column.")
+    left, right = st.columns([2, 3])
+    wanted = pd.DataFrame([{"CSV column": c.header, "import as": c.field or ""} for c in auto.columns])
+    edited = left.data_editor(wanted, key=f"mapping:{upload.file_id}", hide_index=True, width="stretch",
+                              disabled=["CSV column"])
+    mapping = {row["CSV column"]: (str(row["import as"] or "").strip() or None)
+               for (_, row), old in zip(edited.iterrows(), wanted["import as"]) if row["import as"] != old}
+    plan = seg.preview_csv(upload, mapping or None, dayfirst=dayfirst, max_bytes=limit)
+    right.dataframe(pd.DataFrame([{"field": c.field or "(skipped)", "type": c.type or "", "new field": c.new,
+                                   "note": c.note} for c in plan.columns]), hide_index=True, width="stretch")
+    return plan, mapping
 
 
 with upload_tab:
@@ -57,9 +64,7 @@ with upload_tab:
         dayfirst = DATES[st.radio("Dates such as 02-07-2020 are", list(DATES), horizontal=True, key="dayfirst")]
         limit = resources.MAX_UPLOAD_BYTES
         try:
-            st.caption("Where each column goes: edit “import as” to change a field name, or clear it to skip the column.")
-            mapping = mapping_editor(seg.preview_csv(upload, dayfirst=dayfirst, max_bytes=limit), upload.file_id)
-            plan = seg.preview_csv(upload, mapping or None, dayfirst=dayfirst, max_bytes=limit)
+            plan, mapping = column_plan(upload, dayfirst, limit)
         except ContactError as exc:  # not a CSV, not UTF-8, too big, a mapping that collides…
             st.error(f"{upload.name} cannot be imported: {exc}")
             st.stop()

@@ -434,8 +434,11 @@ def test_csv_import_previews_then_reports_rejected_rows(db):
     at.file_uploader(key="csv_file").upload("people.csv", text.encode(), "text/csv").run()
     no_errors(at)
     assert any("score (number)" in i.value and "joined (datetime)" in i.value for i in at.info)
-    plan = at.dataframe[-1].value
-    assert list(plan["import as"]) == ["email", "name", "name", "score", "joined"]
+    mapping = next(d.value for d in at.dataframe if "import as" in d.value.columns)
+    assert list(mapping["import as"]) == ["email", "name", "name", "score", "joined"]
+    plan = next(d.value for d in at.dataframe if "type" in d.value.columns)
+    assert list(plan["type"]) == ["text", "text", "text", "number", "datetime"]
+    assert list(plan["new field"]) == [False, False, False, True, True]
     at.button(key="import_csv").click().run()
     no_errors(at)
     assert any("2 new, 0 updated, 1 rejected" in s.value for s in at.success), [s.value for s in at.success]
