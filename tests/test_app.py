@@ -109,6 +109,14 @@ def test_empty_database_offers_the_demo_data(empty_db):
     assert metric(at, "Contacts") == "20,000"
 
 
+def test_an_unreachable_database_is_a_message_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("SEGMENTER_DATABASE_URL", "postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [e.value for e in at.error][0].startswith("The database could not be opened. cannot open database")
+    assert "secret" not in at.error[0].value  # the password is never shown
+
+
 # ---- the rule row ----------------------------------------------------------------------------------------------
 
 def test_operator_menu_comes_from_the_registry_for_the_field_type(db):
