@@ -91,6 +91,12 @@ def load_catalogue(conn: Connection) -> Catalogue:
 
 def add_custom_fields(conn: Connection, new: dict[str, str], now: dt.datetime) -> None:
     """Declare custom fields and add their columns (inside the caller's transaction)."""
+    if new and conn.dialect.name == "postgresql":
+        # Two writers adding the same field: the second waits here, then sees it and skips it (SQLite writers are
+        # serialised by BEGIN IMMEDIATE already).
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74152)")
+        existing = set(conn.execute(select(CustomField.name)).scalars())
+        new = {k: v for k, v in new.items() if k not in existing}
     if not new:
         return
     ops = Operations(MigrationContext.configure(conn))
