@@ -39,6 +39,25 @@ def test_migrations_create_the_schema_and_the_indexes(pg_url):
         assert again.total_contacts() == 0
 
 
+def test_an_older_database_is_upgraded_on_connect_without_losing_data(pg_url):
+    from alembic import command
+
+    from segmenter import store
+
+    engine = store.make_engine(pg_url)
+    with store.writing(engine) as conn:  # an install from before revision 0002, with data in it
+        command.upgrade(store._alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO contacts (email, status, company) VALUES ('old@x.com', 'active', 'Old Inc')"))
+        conn.execute(text("INSERT INTO segments (name, rules, created_by) VALUES ('Kept', :r, 'ana')"),
+                     {"r": '[{"field": "status", "operator": "equals", "value": "active"}]'})
+    engine.dispose()
+    with segmenter.connect(pg_url) as s:
+        with s.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert s.count(SEED) == 1
+        assert [(g["name"], g["contacts_count"], g["created_by"]) for g in s.list_segments()] == [("Kept", 1, "ana")]
+
+
 def test_indexes_match_the_queries_the_back_end_writes(pg_url):
     """The planner can only use an expression index for the very expression the back end generates."""
     with segmenter.connect(pg_url, backend="sql") as s:
