@@ -183,7 +183,8 @@ def print_table(result: dict) -> None:
                                                               for k in tuned]
     print(f"| rules | matches | {' | '.join(heads)} |\n| --- | ---: |{' ---: |' * len(heads)}")
     for label, r in result["without_indexes"].items():
-        cells = [r["median_ms"]] + [result.get(k, {}).get(label, {}).get("median_ms", "") for k in ["with_indexes", *tuned]]
+        cells = [r["median_ms"]] + [result.get(k, {}).get(label, {}).get("median_ms", "")
+                                    for k in ["with_indexes", *tuned]]
         print(f"| {label} | {r['count']:,} | {' | '.join(str(c) for c in cells)} |")
 
 

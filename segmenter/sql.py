@@ -275,7 +275,8 @@ class SqlBackend:
         top = conn.execute(select(col, func.count()).select_from(table).where(filled).group_by(col)
                            .order_by(func.count().desc(), func.min(table.c.id)).limit(limit)).all()
         out = [(v, int(n)) for v, n in top]
-        other = conn.execute(select(func.count()).select_from(table).where(filled)).scalar_one() - sum(n for _, n in out)
+        filled_count = conn.execute(select(func.count()).select_from(table).where(filled)).scalar_one()
+        other = filled_count - sum(n for _, n in out)
         return out + ([("(other)", other)] if other else [])
 
     def _bool_breakdown(self, conn, table, col, filled, limit):
