@@ -171,37 +171,38 @@ def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict],
         # A big write updates the email index all over the file: a larger page cache saves most of the I/O.
         conn.exec_driver_sql("PRAGMA cache_size = -262144")
     ids: list[int] = [0] * len(records)
-    pending: list[tuple[int, dict]] = []
-    pending_emails: set[str] = set()  # the emails of ``pending``: a repeat check in O(1), not O(run)
-    state: dict[str, Any] = {"kind": None, "keys": None}
+    # Pending writes, all for distinct emails, so their order does not matter except among inserts (ids ascend in
+    # input order). Inserts go in one batch: an absent key and NULL are the same for a new row. Updates are
+    # bucketed by the keys they set, because an absent key must be left alone. CSV rows omit empty cells, so
+    # grouping only consecutive records with equal keys would mean a statement every few rows.
+    inserts: list[tuple[int, dict]] = []
+    updates: dict[tuple, list[tuple[int, dict]]] = {}
+    pending_emails: set[str] = set()
 
     def flush():
-        if not pending:
-            return
-        rows = [rec for _, rec in pending]
-        if state["kind"] == "insert":
-            for (i, rec), new_id in zip(pending, _insert(conn, table, rows)):
+        if inserts:
+            keys = list(dict.fromkeys(k for _, rec in inserts for k in rec))
+            rows = [{k: rec.get(k) for k in keys} for _, rec in inserts]
+            for (i, rec), new_id in zip(inserts, _insert(conn, table, rows)):
                 ids[i] = known[rec["email"]] = new_id
-        else:
-            if len(state["keys"]) > 1:  # more than the email: something to set
-                _update(conn, table, [k for k in state["keys"] if k != "email"], rows,
-                        [known[rec["email"]] for rec in rows])
+        for keys, pending in updates.items():
+            if len(keys) > 1:  # more than the email: something to set
+                _update(conn, table, [k for k in keys if k != "email"], [rec for _, rec in pending],
+                        [known[rec["email"]] for _, rec in pending])
             for i, rec in pending:
                 ids[i] = known[rec["email"]]
-        pending.clear()
+        inserts.clear()
+        updates.clear()
         pending_emails.clear()
 
     for i, rec in enumerate(records):
-        kind = "update" if rec["email"] in known else "insert"
-        keys = tuple(sorted(rec))
-        # One executemany per run of records of one kind with the same keys; an email repeated within a run of
-        # inserts starts a new run, so it becomes an update of the row just inserted.
-        repeated = kind == "insert" and rec["email"] in pending_emails
-        if (kind, keys) != (state["kind"], state["keys"]) or len(pending) >= 2_000 or repeated:
+        # A repeated email waits for the earlier record to be written: then it is a known email, updated in turn.
+        if rec["email"] in pending_emails or len(pending_emails) >= 2_000:
             flush()
-            kind = "update" if rec["email"] in known else "insert"
-            state["kind"], state["keys"] = kind, keys
-        pending.append((i, rec))
+        if rec["email"] in known:
+            updates.setdefault(tuple(sorted(rec)), []).append((i, rec))
+        else:
+            inserts.append((i, rec))
         pending_emails.add(rec["email"])
     flush()
     return ids

@@ -247,3 +247,16 @@ def test_empty_datetimes_and_numbers_never_match_a_comparison(warm, sqlite_url):
     assert warm.count([{"field": "mrr", "operator": "less_than", "value": 10}]) == 1
     assert warm.count([{"field": "mrr", "operator": "not_equals", "value": 5}]) == 41
     _assert_same_as_fresh(warm)
+
+
+def test_batched_ingest_keeps_upsert_semantics(seg):
+    ids = seg.add_contacts([{"email": "a@x.com", "name": "A", "company": "C1"}, {"email": "b@x.com", "status": "s"},
+                            {"email": "a@x.com", "company": None}, {"email": "c@x.com", "name": "C"}])
+    assert ids == [1, 2, 1, 3]
+    ids = seg.add_contacts([{"email": "b@x.com", "name": "B"}, {"email": "c@x.com", "status": "t"},
+                            {"email": "d@x.com"}, {"email": "b@x.com", "status": "u"}])
+    assert ids == [2, 3, 4, 2]
+    got = {c["email"]: (c["name"], c["company"], c["status"]) for c in seg.contacts([])}
+    assert got == {"a@x.com": ("A", None, None), "b@x.com": ("B", None, "u"), "c@x.com": ("C", None, "t"),
+                   "d@x.com": (None, None, None)}
+    _assert_same_as_fresh(seg)
