@@ -257,8 +257,8 @@ def chart(results: dict, dest: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = sorted(int(n) for n in results["sizes"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, mix in zip(axes, ["seed", "custom"]):
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    for ax, mix in zip(axes, ["seed", "text", "custom"]):  # text: the mix where the snapshot is not ahead
         for engine in ENGINES:
             ys = [results["sizes"][str(n)]["counts"][mix].get(engine, {}).get("seconds") for n in sizes]
             pts = [(n, y * 1e3) for n, y in zip(sizes, ys) if y is not None]
