@@ -4,7 +4,10 @@ for the snapshot's version, so the funnel and a re-run with one rule edited reus
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -17,8 +20,19 @@ from .snapshot import NAT, BoolColumn, DatetimeColumn, Snapshot, TextColumn, to_
 _CACHE_SIZE = 64
 
 
-def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
-    lowered = column.lowered()
+_PARALLEL_FROM = 100_000  # dictionary entries; below this, handing work to threads costs more than it saves
+
+
+@functools.cache
+def _threads() -> tuple[ThreadPoolExecutor, int]:
+    workers = min(os.cpu_count() or 1, 4)
+    return ThreadPoolExecutor(workers, thread_name_prefix="segmenter-text"), workers
+
+
+def _per_value(lowered: pa.ChunkedArray, pred: TextPred) -> np.ndarray:
+    """The predicate on each lower-cased dictionary value."""
+    if len(lowered) == 0:
+        return np.zeros(0, dtype=bool)
     v = pred.values[0]
     if pred.kind == "equals":
         hit = pc.equal(lowered, v)
@@ -30,9 +44,22 @@ def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
         hit = pc.ends_with(lowered, v)
     else:
         hit = pc.is_in(lowered, value_set=pa.array(pred.values, type=pa.large_string()))
-    per_value = hit.to_numpy(zero_copy_only=False) if len(lowered) else np.zeros(0, dtype=bool)
+    return hit.to_numpy(zero_copy_only=False)
+
+
+def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
+    lowered = column.lowered()
+    n = len(lowered)
+    pool, workers = _threads()
+    if n >= _PARALLEL_FROM and workers > 1:
+        # A big dictionary (a unique column such as email): Arrow's kernels release the GIL, so slices run at once.
+        step = -(-n // workers)
+        per_value = np.concatenate(list(pool.map(lambda start: _per_value(lowered.slice(start, step), pred),
+                                                 range(0, n, step))))
+    else:
+        per_value = _per_value(lowered, pred)
     # One entry per code plus a False at the end, which code -1 (empty) reads.
-    lut = np.zeros(len(per_value) + 1, dtype=bool)
+    lut = np.zeros(n + 1, dtype=bool)
     lut[:-1] = per_value
     return lut.take(column.codes)
 

@@ -260,3 +260,16 @@ def test_batched_ingest_keeps_upsert_semantics(seg):
     assert got == {"a@x.com": ("A", None, None), "b@x.com": ("B", None, "u"), "c@x.com": ("C", None, "t"),
                    "d@x.com": (None, None, None)}
     _assert_same_as_fresh(seg)
+
+
+def test_big_dictionaries_split_over_threads_give_the_same_answers(warm, monkeypatch):
+    from segmenter import evaluate
+
+    rules = [[{"field": f, "operator": op, "value": v}] for f in ("email", "name", "company")
+             for op, v in (("contains", "1"), ("starts_with", "p1"), ("ends_with", "r"), ("equals", "Bo Li"),
+                           ("in", ["p3@example.com", "acme inc"]), ("not_contains", "ü"))]
+    one_by_one = [warm.count(r) for r in rules]
+    monkeypatch.setattr(evaluate, "_PARALLEL_FROM", 2)  # every dictionary is "big": split into slices
+    warm.snapshot.version += 1  # no cached masks: every rule is evaluated again
+    assert [warm.count(r) for r in rules] == one_by_one
+    assert sum(one_by_one) > 0
