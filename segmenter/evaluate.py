@@ -61,23 +61,47 @@ def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
     # One entry per code plus a False at the end, which code -1 (empty) reads.
     lut = np.zeros(n + 1, dtype=bool)
     lut[:-1] = per_value
-    return lut.take(column.codes)
+    codes = column.codes
+    return _by_slices(len(codes), lambda start, stop, out: lut.take(codes[start:stop], out=out))
 
 
-def _range(values: np.ndarray, pred: RangePred, convert, empty=None) -> np.ndarray:
-    """Where ``lo (<|<=) x (<|<=) hi``. Empty values never pass a comparison with a lower bound (NaN compares
-    False; the datetime sentinel is the smallest int64), so ``empty()`` is only consulted without one."""
-    mask = None
-    if pred.lo is not None:
-        lo = convert(pred.lo)
-        mask = (values >= lo) if pred.lo_inclusive else (values > lo)
-    if pred.hi is not None:
-        hi = convert(pred.hi)
-        upper = (values <= hi) if pred.hi_inclusive else (values < hi)
-        mask = upper if mask is None else np.logical_and(mask, upper, out=mask)
-        if pred.lo is None and empty is not None:
-            mask &= ~empty()
-    return mask
+_PARALLEL_ROWS = 500_000  # rows; numpy releases the GIL, so a big mask is filled one slice per thread
+
+
+def _by_slices(n: int, fill) -> np.ndarray:
+    """A boolean mask of ``n`` rows written by ``fill(start, stop, out)``; a big one in slices on the threads."""
+    out = np.empty(n, dtype=bool)
+    pool, workers = _threads()
+    if n < _PARALLEL_ROWS or workers == 1:
+        fill(0, n, out)
+        return out
+    step = -(-n // workers)
+    list(pool.map(lambda start: fill(start, min(start + step, n), out[start:start + step]), range(0, n, step)))
+    return out
+
+
+_LOWER = {True: np.greater_equal, False: np.greater}
+_UPPER = {True: np.less_equal, False: np.less}
+
+
+def _range(values: np.ndarray, pred: RangePred, convert, sentinel=None) -> np.ndarray:
+    """Where ``lo (<|<=) x (<|<=) hi``. Empty values never pass a lower bound (NaN compares False; the datetime
+    ``sentinel`` is the smallest int64), so the sentinel is only tested when there is no lower bound."""
+    lo = None if pred.lo is None else convert(pred.lo)
+    hi = None if pred.hi is None else convert(pred.hi)
+
+    def fill(start: int, stop: int, out: np.ndarray) -> None:
+        part = values[start:stop]
+        if lo is not None:
+            _LOWER[pred.lo_inclusive](part, lo, out=out)
+            if hi is not None:
+                out &= _UPPER[pred.hi_inclusive](part, hi)
+        else:
+            _UPPER[pred.hi_inclusive](part, hi, out=out)
+            if sentinel is not None:
+                out &= part != sentinel
+
+    return _by_slices(len(values), fill)
 
 
 def _positive(column, pred) -> np.ndarray:
@@ -86,7 +110,7 @@ def _positive(column, pred) -> np.ndarray:
         return _text_values(column, pred)
     if isinstance(pred, RangePred):
         if isinstance(column, DatetimeColumn):
-            return _range(column.values, pred, to_micros, column.empty)
+            return _range(column.values, pred, to_micros, NAT)
         return _range(column.values, pred, float)  # NaN (empty) compares False with any bound
     if isinstance(pred, BoolPred):
         return column.values == int(pred.value)

@@ -262,14 +262,24 @@ def test_batched_ingest_keeps_upsert_semantics(seg):
     _assert_same_as_fresh(seg)
 
 
-def test_big_dictionaries_split_over_threads_give_the_same_answers(warm, monkeypatch):
+def test_big_dictionaries_and_masks_split_over_threads_give_the_same_answers(warm, sqlite_url, monkeypatch):
     from segmenter import evaluate
 
+    con = sqlite3.connect(_db_path(sqlite_url))
+    with con:
+        con.execute("UPDATE contacts SET created_at = NULL WHERE id IN (3, 4, 5)")
+    con.close()
     rules = [[{"field": f, "operator": op, "value": v}] for f in ("email", "name", "company")
              for op, v in (("contains", "1"), ("starts_with", "p1"), ("ends_with", "r"), ("equals", "Bo Li"),
                            ("in", ["p3@example.com", "acme inc"]), ("not_contains", "ü"))]
+    rules += [[{"field": "created_at", "operator": op, "value": v}] for op, v in (
+        ("before", "2024-01-20"), ("after", "2024-01-20"), ("between", ["2024-01-05", "2024-01-25"]),
+        ("more_than_days_ago", 30), ("on", "2024-01-07"))]
+    rules += [[{"field": "id", "operator": "between", "value": [5, 30]}]]
     one_by_one = [warm.count(r) for r in rules]
-    monkeypatch.setattr(evaluate, "_PARALLEL_FROM", 2)  # every dictionary is "big": split into slices
+    # every dictionary is "big" and every mask is filled in slices by the threads
+    monkeypatch.setattr(evaluate, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(evaluate, "_PARALLEL_ROWS", 2)
     warm.snapshot.version += 1  # no cached masks: every rule is evaluated again
     assert [warm.count(r) for r in rules] == one_by_one
     assert sum(one_by_one) > 0
