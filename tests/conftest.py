@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,31 +27,34 @@ def seg(sqlite_url: str):
         yield s
 
 
-def _pg_admin():
+@contextmanager
+def fresh_pg_database(prefix: str = "seg_test"):
+    """A new, empty PostgreSQL database (its URL), dropped afterwards. In CI an unreachable server fails the
+    test; elsewhere it skips."""
     from sqlalchemy import create_engine
 
-    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-
-
-@pytest.fixture
-def pg_url():
-    """A new, empty PostgreSQL database, dropped afterwards."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        admin = _pg_admin()
         conn = admin.connect()
     except Exception as exc:  # pragma: no cover - depends on the machine
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_ADMIN_URL}: {exc}")
         pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}")
-    name = f"seg_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        yield url
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import create_engine, delete, insert
 
-from conftest import PG_ADMIN_URL
+from conftest import fresh_pg_database
 from segmenter import reference, store
 from segmenter.evaluate import MemoryBackend
 from segmenter.operators import operators_for
@@ -123,25 +121,12 @@ class Database:
 
 @pytest.fixture(scope="module")
 def databases(tmp_path_factory):
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        conn = admin.connect()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}")
-    name = f"seg_parity_{uuid.uuid4().hex[:10]}"
-    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        pg = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+    with fresh_pg_database("seg_parity") as url:
+        pg = Database(url)
         lite = Database(f"sqlite:///{tmp_path_factory.mktemp('parity') / 'p.db'}")
         yield lite, pg
         pg.engine.dispose()
         lite.engine.dispose()
-    finally:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-        admin.dispose()
 
 
 _ids = itertools.count(1)  # ids are never reused, as in the product

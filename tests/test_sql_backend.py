@@ -3,15 +3,13 @@ DuckDB (through duckdb-engine), then pages, funnels, exports and the choice betw
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, insert, text
 
 import segmenter
-from conftest import PG_ADMIN_URL
+from conftest import fresh_pg_database
 from segmenter.models import CustomField, contacts_table
 from segmenter.rules import validate_rules
 from segmenter.sql import AutoBackend, SqlBackend, like_escape
@@ -165,23 +163,9 @@ def sqlite_db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pg_db():
     """One PostgreSQL database for the module (a fresh one per case would re-migrate 80 times)."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        conn = admin.connect()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}")
-    name = f"seg_sqlb_{uuid.uuid4().hex[:10]}"
-    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with fresh_pg_database("seg_sqlb") as url:
         _fill_with_api(url)
         yield url
-    finally:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
