@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import sys
 import time
 from pathlib import Path
-
-import sys
 
 import pandas as pd
 

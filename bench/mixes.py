@@ -39,7 +39,8 @@ def mixes(now: dt.datetime) -> dict[str, dict]:
             "duckdb": ("status ILIKE 'active' AND company ILIKE '%inc%'", []),
             "sqlite": ("lower(status) = 'active' AND company LIKE '%inc%'", []),
             "polars": (low("status") == "active") & low("company").str.contains("inc", literal=True),
-            "pandas": lambda f: _bool(_low(f.status) == "active") & _bool(_low(f.company).str.contains("inc", regex=False)),
+            "pandas": lambda f: (_bool(_low(f.status) == "active")
+                                 & _bool(_low(f.company).str.contains("inc", regex=False))),
         },
         "text": {
             "rules": [{"field": "email", "operator": "starts_with", "value": "m"},
@@ -51,7 +52,8 @@ def mixes(now: dt.datetime) -> dict[str, dict]:
                        countries),
             "polars": (low("email").str.starts_with("m") & ~low("email").str.contains("gmail", literal=True)
                        & low("country").is_in(countries)),
-            "pandas": lambda f: (_bool(_low(f.email).str.startswith("m")) & ~_bool(_low(f.email).str.contains("gmail", regex=False))
+            "pandas": lambda f: (_bool(_low(f.email).str.startswith("m"))
+                                 & ~_bool(_low(f.email).str.contains("gmail", regex=False))
                                  & _bool(_low(f.country).isin(countries))),
         },
         "dates": {
@@ -72,7 +74,8 @@ def mixes(now: dt.datetime) -> dict[str, dict]:
             "polars": (low("status") == "active") & (low("company").str.contains("inc", literal=True)
                                                      | low("company").str.contains("llc", literal=True)),
             "pandas": lambda f: _bool(_low(f.status) == "active") & (
-                _bool(_low(f.company).str.contains("inc", regex=False)) | _bool(_low(f.company).str.contains("llc", regex=False))),
+                _bool(_low(f.company).str.contains("inc", regex=False))
+                | _bool(_low(f.company).str.contains("llc", regex=False))),
         },
         "custom": {
             "rules": [{"field": "plan", "operator": "in", "value": ["pro", "Enterprise"]},

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection
 
 from .fields import Catalogue
-from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
+from .operators import BOOLEAN, NUMBER, TEXT
 
 NAT = np.iinfo(np.int64).min
 _SEP = 0x1F  # ASCII unit separator between values in one group_concat; a value holding it takes the slow path
@@ -62,8 +62,8 @@ def _aggregate(name: str, field_type: str) -> str:
 
 def _read_sqlite(conn: Connection, fields: list, ids: np.ndarray | None):
     """None when a value holds the separator or fails to parse (the row-by-row reader then answers)."""
-    sql = ("SELECT count(*), " + ", ".join(_aggregate(n, t) for n, t in [("id", NUMBER)] + [(f.name, f.type) for f in fields])
-           + " FROM contacts" + _where(ids))
+    columns = [("id", NUMBER)] + [(f.name, f.type) for f in fields]
+    sql = "SELECT count(*), " + ", ".join(_aggregate(n, t) for n, t in columns) + " FROM contacts" + _where(ids)
     row = conn.exec_driver_sql(sql).one()
     n = row[0]
     try:
@@ -139,7 +139,8 @@ def convert(field_type: str, values: list[Any]):
     if field_type == TEXT:
         return pa.array([None if v is None or v == "" else str(v) for v in values], type=_STRING)
     if field_type == NUMBER:
-        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     if field_type == BOOLEAN:
         return np.array([-1 if v is None else int(bool(v)) for v in values], dtype=np.int8)
     return datetimes(values)

@@ -437,7 +437,7 @@ class Snapshot:
         if path is None or self.alive_count < self.cache_min_rows:
             return
         keep = None if self.alive_count == len(self.ids) else np.flatnonzero(self.alive)
-        columns = {name: (c.parts(keep) if isinstance(c, TextColumn) else (c.values if keep is None else c.values[keep]))
+        columns = {name: c.parts(keep) if isinstance(c, TextColumn) else (c.values if keep is None else c.values[keep])
                    for name, c in self.columns.items()}
         ids = self.ids if keep is None else self.ids[keep]
         self.last_load["cache_written"] = snapshot_cache.save(conn, path, self.seq, self._schema(), ids, columns)
