@@ -1,13 +1,15 @@
-"""Every operator of SPEC §2, one table of cases each, on hand-made contacts whose answers are worked out
-from the spec by hand (case, Unicode, NULL vs '', LIKE wildcards, quotes, day boundaries, offsets, relative dates)."""
+"""Every operator of SPEC §2, one table of cases each, run on every back end (in-memory and SQL pushdown, over
+SQLite and PostgreSQL), on hand-made contacts whose answers are worked out from the spec by hand (case, Unicode,
+NULL vs '', LIKE wildcards, quotes, day boundaries, offsets, relative dates)."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pytest
+from sqlalchemy import text
 
 import segmenter
+from conftest import fresh_pg_database
 from segmenter.operators import OPERATORS
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -28,22 +30,31 @@ CONTACTS = [
 ALL = set("abcdefg")
 
 
-@pytest.fixture(scope="module")
-def data_url(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ops") / "ops.db"
-    url = f"sqlite:///{path}"
+def _fill(url: str) -> None:
     with segmenter.connect(url) as s:
         s.add_contacts(CONTACTS)
-    # Plain SQL for what the API never stores: an empty string, and NULLs over defaults.
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE contacts SET company = '', status = NULL WHERE email = 'c@x.com'")
-        conn.execute("UPDATE contacts SET created_at = NULL WHERE email = 'e@x.com'")
-    return url
+        # Plain SQL for what the API never stores: an empty string, and NULLs over defaults.
+        with s.engine.begin() as conn:
+            conn.execute(text("UPDATE contacts SET company = '', status = NULL WHERE email = 'c@x.com'"))
+            conn.execute(text("UPDATE contacts SET created_at = NULL WHERE email = 'e@x.com'"))
 
 
-@pytest.fixture(scope="module")
-def data(data_url):
-    with segmenter.connect(data_url) as s:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def data_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('ops') / 'ops.db'}"
+        _fill(url)
+        yield url
+    else:
+        with fresh_pg_database("seg_ops") as url:
+            _fill(url)
+            yield url
+
+
+@pytest.fixture(scope="module", params=["memory", "sql"])
+def data(request, data_url):
+    """Each case runs on both back ends (in-memory and SQL pushdown) over SQLite and PostgreSQL."""
+    with segmenter.connect(data_url, backend=request.param) as s:
         yield s
 
 
