@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 
 from . import csvio, store
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
-from .evaluate import MemoryBackend
 from .fields import Catalogue, check_custom_name, python_type_of
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 from .reference import explain as explain_rules
