@@ -94,11 +94,12 @@ def _kind(raw: Any) -> str:
 
 
 def _canonical_value(value: Any) -> Any:
+    """The value as stored: JSON values exactly as given; Python dates, datetimes and tuples made JSON."""
     if isinstance(value, dt.datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [_canonical_value(v) for v in value]
     return value
 
@@ -168,7 +169,9 @@ class _Checker:
             if value is not None:
                 self.problems.append(f"{about} takes no value, got {value!r}")
                 return None
-            return Condition(pos, name, field.type, op, None, {"field": name, "operator": key})
+            # Stored as given: a rule written with "value": null reads back with it.
+            canonical = {"field": name, "operator": key, **({"value": None} if "value" in raw else {})}
+            return Condition(pos, name, field.type, op, None, canonical)
         if value is None:
             self.problems.append(f"{about} needs a value: {form.value.description}")
             return None
@@ -178,8 +181,7 @@ class _Checker:
             self.problems.append(f"{about} {exc}")
             return None
         return Condition(pos, name, field.type, op, checked,
-                         {"field": name, "operator": key, "value": _canonical_value(checked)
-                          if not isinstance(value, str) else value})
+                         {"field": name, "operator": key, "value": _canonical_value(value)})
 
 
 def validate_rules(raw: Any, catalogue: Catalogue) -> Rules:

@@ -224,3 +224,19 @@ def test_none_clears_a_field_but_absent_keys_are_kept(seg):
     seg.add_contacts([{"email": "x@x.com", "company": None}])
     (contact,) = seg.contacts([])
     assert (contact["name"], contact["company"]) == ("N", None)
+
+
+def test_rules_read_back_exactly_as_given(seg):
+    seg.add_contacts([{"email": "a@x.com", "vip": True, "mrr": 2}])
+    rules = [{"field": "vip", "operator": "is_true", "value": None},
+             {"field": "created_at", "operator": "before", "value": "2030-01-01T10:00:00+02:00"},
+             {"match": "any", "rules": [{"field": "mrr", "operator": "between", "value": [1, 2.5]},
+                                        {"field": "status", "operator": "is_empty"}]}]
+    made = seg.create_segment("As given", rules)
+    assert made["rules"] == rules and seg.get_segment(made["id"])["rules"] == rules
+    python_values = [{"field": "created_at", "operator": "between",
+                      "value": (dt.date(2020, 1, 1), dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc))}]
+    with pytest.raises(segmenter.RuleError, match="both dates or both datetimes"):
+        seg.create_segment("Mixed", python_values)
+    stored = seg.create_segment("Dates", [{"field": "created_at", "operator": "after", "value": dt.date(2020, 1, 1)}])
+    assert stored["rules"][0]["value"] == "2020-01-01" and stored["contacts_count"] == 1
