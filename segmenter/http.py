@@ -27,8 +27,6 @@ from .service import Segmenter
 
 log = logging.getLogger("segmenter.http")
 
-# The API's own description stays readable without a key, so clients and /docs can discover it.
-OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 SEED_RULES = [{"field": "status", "operator": "equals", "value": "active"},
               {"field": "company", "operator": "contains", "value": "Inc"}]
@@ -211,7 +209,8 @@ def _install_error_handlers(app: FastAPI, seg: Segmenter) -> None:
 # ---- the API key --------------------------------------------------------------------------------------------
 
 class RequireKey:
-    """ASGI middleware: every request except the API description needs ``Authorization: Bearer <key>``."""
+    """ASGI middleware: every request — the API description included (SPEC §6) — needs
+    ``Authorization: Bearer <key>``."""
 
     def __init__(self, app, key: str):
         self.app, self.key = app, key.encode()
@@ -222,7 +221,7 @@ class RequireKey:
         return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.key)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS and not self._allowed(scope):
+        if scope["type"] == "http" and not self._allowed(scope):
             response = error_response(401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
                                       {"WWW-Authenticate": "Bearer"})
             return await response(scope, receive, send)

@@ -300,16 +300,18 @@ def test_key_set_rejects_missing_or_wrong_credentials_on_every_endpoint(start, h
             assert response.headers["www-authenticate"] == "Bearer"
 
 
-def test_key_set_accepts_the_right_bearer_token_and_leaves_the_description_open(start):
+def test_key_set_accepts_the_right_bearer_token_and_guards_the_description_too(start):
     with start(api_key="s3cr3t-key") as client:
         auth = {"Authorization": "Bearer s3cr3t-key"}
         created = client.post("/api/segments", json=SEED, headers=auth)
         assert created.status_code == 201
         assert client.get("/api/segments", headers={"Authorization": "bearer s3cr3t-key"}).status_code == 200
-        schema = client.get("/openapi.json")
+        schema = client.get("/openapi.json", headers=auth)
         assert schema.status_code == 200
         assert schema.json()["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-        assert client.get("/docs").status_code == 200
+        assert client.get("/docs", headers=auth).status_code == 200
+        for path in ("/openapi.json", "/docs", "/redoc"):  # SPEC §6: every request needs the key
+            assert_error(client.get(path), 401, "API key")
 
 
 def test_one_segmenter_serves_concurrent_requests(api):

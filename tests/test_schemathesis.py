@@ -43,7 +43,8 @@ def open_schema(tmp_path_factory):
 def keyed_schema(tmp_path_factory):
     seg, server = _serve(tmp_path_factory, api_key=KEY)
     config = schemathesis.config.SchemathesisConfig.from_dict({"auth": {"openapi": {"HTTPBearer": {"bearer": KEY}}}})
-    yield schemathesis.openapi.from_url(server.url + "/openapi.json", config=config)
+    yield schemathesis.openapi.from_url(server.url + "/openapi.json", config=config,
+                                        headers={"Authorization": f"Bearer {KEY}"})
     server.stop()
     seg.close()
 
