@@ -21,7 +21,6 @@ from .sql import make_backend
 from .values import UTC, coerce_bool, coerce_datetime, coerce_number, format_datetime
 
 DEFAULT_URL = "sqlite:///segmenter.db"
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 CORE_COLUMNS = ["id", "email", "name", "company", "status", "created_at"]
 MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
 
@@ -396,7 +395,7 @@ def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dic
             problems.append(f"{label}: field 'email' is required")
             continue
         email = email.strip().lower()
-        if not EMAIL_RE.match(email):
+        if not csvio.EMAIL_RE.match(email):
             problems.append(f"{label}: field 'email' {email!r} does not look like an address (local@domain.tld)")
             continue
         row["email"] = email
