@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
@@ -69,10 +68,6 @@ def _json_ready(record: dict) -> dict:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name.lower())
 
 
 class Segmenter:
@@ -352,7 +347,7 @@ def _coerce(field_type: str, value: Any) -> Any:
 
 def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
     """Typed copies of the records, the custom fields they create, and every problem found."""
-    by_key = {_key(f.name): f.name for f in catalogue}
+    by_key = {csvio.normalize_header(f.name): f.name for f in catalogue}
     types = {f.name: f.type for f in catalogue}
     new_fields: dict[str, str] = {}
     names: dict[str, str] = {}
@@ -370,7 +365,7 @@ def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dic
                 continue
             name = names.get(key)
             if name is None:  # resolved once per key, not once per record (ingest of a million records)
-                name = names[key] = key if key in types else by_key.get(_key(key)) or csvio.snake_case(key)
+                name = names[key] = key if key in types else by_key.get(csvio.normalize_header(key)) or csvio.snake_case(key)
             if name == "id":
                 continue  # the store assigns ids
             if name not in types and name not in new_fields:
