@@ -12,7 +12,7 @@ import pytest
 import segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CSV = ROOT.parent / "shared" / "data" / "customers-10000.csv"
+SAMPLE_CSV = ROOT / "tests" / "data" / "customers-10000.csv"  # source and licence: tests/data/README.md
 PG_ADMIN_URL = os.environ.get("SEGMENTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -65,5 +65,5 @@ def any_url(request) -> str:
 
 @pytest.fixture
 def sample_csv() -> Path:
-    assert SAMPLE_CSV.exists(), f"the sample data is missing: {SAMPLE_CSV} (shared/ must sit beside the project)"
+    assert SAMPLE_CSV.exists(), f"the sample data is missing: {SAMPLE_CSV}"
     return SAMPLE_CSV

@@ -18,7 +18,7 @@ from segmenter.demo import demo_frame, demo_records
 from segmenter.errors import ContactError
 
 UTC = dt.timezone.utc
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "customers-10000.csv"
+DATA = Path(__file__).resolve().parent / "data" / "customers-10000.csv"  # source: tests/data/README.md
 DEMO_FIELDS = {"plan": "text", "country": "text", "mrr": "number", "vip": "boolean"}
 
 
@@ -40,7 +40,7 @@ def records(parsed) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def customers():
-    assert DATA.is_file(), f"test data missing: {DATA} (shared/ must sit beside the project folder)"
+    assert DATA.is_file(), f"test data missing: {DATA}"
     expected = pd.read_csv(DATA, dtype=str, keep_default_na=False)
     return expected, parse_csv(DATA, {})
 
