@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+__version__ = "0.2.0"  # the one place the version is written (pyproject.toml reads it; CHANGELOG.md names it)
+
 import threading
 
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
