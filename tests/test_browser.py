@@ -90,8 +90,11 @@ def app_server(tmp_path_factory):
 
 @pytest.fixture
 def page(app_server, request):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # set_default_timeout covers actions only; assertions (expect) have their own 5 s default, too short for a
+    # first page load on a loaded two-core machine
+    expect.set_options(timeout=WAIT_MS)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
