@@ -11,7 +11,8 @@ __version__ = "0.2.0"  # the one place the version is written (pyproject.toml re
 import threading
 
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
-from .service import ImportReport, Segmenter, default_url
+from .service import ImportReport, Segmenter
+from .settings import load as load_settings
 
 __all__ = ["connect", "Segmenter", "ImportReport", "SegmenterError", "RuleError", "SegmentNotFound", "ContactError",
            "list_segments", "create_segment", "get_segment_contacts"]
@@ -28,7 +29,7 @@ def connect(url: str | None = None, *, user: str | None = None, backend: str | N
 
 
 def _default_segmenter() -> Segmenter:
-    url = default_url()
+    url = load_settings().database_url
     with _default_lock:
         if url not in _default:
             _default[url] = Segmenter(url)

@@ -7,7 +7,8 @@ import os
 import sys
 
 from .errors import SegmenterError
-from .service import DEFAULT_URL
+from .settings import DEFAULT_URL
+from .settings import load as load_settings
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -131,7 +132,7 @@ def cmd_serve(args) -> int:
 
     _check_can_listen(args.host, args.port)
     app = create_app(getattr(args, "database", None))
-    keyed = bool(os.environ.get("SEGMENTER_API_KEY"))
+    keyed = bool(load_settings().api_key)
     auth = "an API key is required" if keyed else "no API key (SEGMENTER_API_KEY unset)"
     if not keyed and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host} without SEGMENTER_API_KEY: anyone who can reach this port "
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: still one line, but say it is one
-        if os.environ.get("SEGMENTER_DEBUG"):
+        if load_settings().debug:
             raise
         message = f"unexpected {exc.__class__.__name__}: {exc} (set SEGMENTER_DEBUG=1 for the traceback)"
     print(f"segmenter: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr)

@@ -212,9 +212,12 @@ class MemoryBackend:
             return self.snapshot.records(positions[offset:end])
 
     def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000):
-        """The matching contacts as DataFrames of at most ``batch`` rows, in id order."""
+        """The matching contacts as DataFrames of at most ``batch`` rows, in id order; at least one (maybe empty)."""
         with self.snapshot.lock:
             ids = self.snapshot.ids[self.positions(rules, now)]
+            if len(ids) == 0:
+                yield self.snapshot.frame(np.empty(0, dtype=np.int64))  # the columns, typed, for an empty result
+                return
         for start in range(0, len(ids), batch):
             with self.snapshot.lock:
                 pos = self.snapshot.positions_of(ids[start:start + batch])

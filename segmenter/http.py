@@ -6,7 +6,7 @@ import contextlib
 import hmac
 import io
 import logging
-import os
+
 from typing import Any, Iterable, Iterator, Literal, Optional
 
 import pandas as pd
@@ -24,6 +24,7 @@ from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
 from .operators import operators_for
 from .rules import RulesModel, validate_name
 from .service import Segmenter
+from .settings import load as load_settings
 
 log = logging.getLogger("segmenter.http")
 
@@ -266,7 +267,7 @@ def create_app(seg_or_url: Segmenter | str | None = None, *, api_key: str | None
     ``api_key`` (else ``$SEGMENTER_API_KEY``; empty means none) makes every request need it."""
     owned = not isinstance(seg_or_url, Segmenter)
     seg = Segmenter(seg_or_url) if owned else seg_or_url
-    key = api_key if api_key is not None else os.environ.get("SEGMENTER_API_KEY", "")
+    key = api_key if api_key is not None else load_settings().api_key
     # Declares the bearer scheme in the OpenAPI schema; RequireKey does the checking, before any parsing.
     security = [Security(HTTPBearer(auto_error=False, description="The server's SEGMENTER_API_KEY"))] if key else []
     app = FastAPI(title="Segmenter API", version="1.0", separate_input_output_schemas=False,

@@ -2,46 +2,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import csvio, store
+from . import csvio, settings, store
+from .backend import Backend, make_backend
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
 from .fields import Catalogue, check_custom_name, python_type_of
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 from .reference import explain as explain_rules
 from .rules import Rules, validate_name, validate_rules
 from .snapshot import Snapshot
-from .sql import make_backend
 from .values import UTC, coerce_bool, coerce_datetime, coerce_number, format_datetime
 
-DEFAULT_URL = "sqlite:///segmenter.db"
 CORE_COLUMNS = ["id", "email", "name", "company", "status", "created_at"]
 MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
-
-
-def default_url() -> str:
-    """$SEGMENTER_DATABASE_URL, else ``[segmenter] database_url`` in ./.streamlit/secrets.toml, else SQLite."""
-    return os.environ.get("SEGMENTER_DATABASE_URL") or _secrets_url() or DEFAULT_URL
-
-
-def _secrets_url() -> str | None:
-    # The app's secrets file, read without Streamlit so the CLI and scripts run beside the app use the same database.
-    import tomllib
-
-    try:
-        with open(os.path.join(".streamlit", "secrets.toml"), "rb") as f:
-            section = tomllib.load(f).get("segmenter", {})
-    except FileNotFoundError:
-        return None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SegmenterError(f"cannot read .streamlit/secrets.toml: {exc}") from None
-    url = section.get("database_url") if isinstance(section, dict) else None
-    return url if isinstance(url, str) and url.strip() else None
 
 
 class RejectedRow(NamedTuple):
@@ -75,9 +53,10 @@ class Segmenter:
 
     def __init__(self, url: str | None = None, *, user: str | None = None, backend: str | None = None,
                  memory_limit: int | None = None):
-        self.url = url or default_url()
+        config = settings.load()
+        self.url = url or config.database_url
         store.check_url(self.url)
-        self.user = user or os.environ.get("SEGMENTER_USER") or None
+        self.user = user or config.user
         try:
             self.engine = store.make_engine(self.url)
             store.migrate(self.engine)
@@ -88,7 +67,8 @@ class Segmenter:
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
         self.snapshot = Snapshot(self.engine)
         # auto | memory | sql (else $SEGMENTER_BACKEND); auto goes to SQL above $SEGMENTER_MEMORY_LIMIT contacts
-        self.backend = make_backend(self.engine, self.snapshot, backend, memory_limit)
+        self.backend: Backend = make_backend(self.engine, self.snapshot, backend or config.backend,
+                                             memory_limit if memory_limit is not None else config.memory_limit)
 
     @property
     def safe_url(self) -> str:
@@ -137,10 +117,7 @@ class Segmenter:
     def match(self, rules: Any) -> pd.DataFrame:
         """The matching contacts as a DataFrame (core columns, then custom fields), ordered by id."""
         checked = self.validate(rules)
-        frames = list(self.backend.frames(checked, _now()))
-        if frames:
-            return pd.concat(frames, ignore_index=True)
-        return self.backend.snapshot.frame([])
+        return pd.concat(list(self.backend.frames(checked, _now())), ignore_index=True)
 
     def contacts(self, rules: Any, *, limit: int | None = None, offset: int = 0) -> list[dict]:
         """A page of the contacts matching the rules, JSON-ready, ordered by id."""

@@ -521,6 +521,17 @@ class Snapshot:
                 data[name] = pd.array([None if x < 0 else bool(x) for x in v], dtype="boolean")
         return pd.DataFrame(data).reset_index(drop=True)
 
+    def release(self) -> None:
+        """Free the memory held; the snapshot reloads from scratch if it is ever used again (the SQL back end took
+        over, so keeping a copy of a table that outgrew memory would only waste it)."""
+        with self.lock:
+            self.ids = np.empty(0, dtype=np.int64)
+            self.alive = np.empty(0, dtype=bool)
+            self.columns = {}
+            self.alive_count = 0
+            self.seq = -1
+            self.version += 1
+
     def nbytes(self) -> int:
         return self._ids.buf.nbytes + self._alive.buf.nbytes + sum(c.nbytes() for c in self.columns.values())
 

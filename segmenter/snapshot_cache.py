@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, text
 
+from . import settings
+
 FORMAT = "2"
 SUFFIX = "-snapshot"
 LOWER = "\x00lower:"  # prefix of a lowered dictionary's column (no field name can hold \x00)
@@ -18,7 +20,7 @@ LOWER = "\x00lower:"  # prefix of a lowered dictionary's column (no field name c
 def path_for(engine: Engine) -> Path | None:
     """Where the cache of this database lives; None for a server database, an in-memory one, or when switched
     off with ``SEGMENTER_SNAPSHOT_CACHE=0``."""
-    if os.environ.get("SEGMENTER_SNAPSHOT_CACHE", "1") in ("0", "false", "no", "off"):
+    if not settings.load().snapshot_cache:
         return None
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.database.startswith("file:"):

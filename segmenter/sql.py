@@ -1,10 +1,7 @@
-"""The SQL back end: checked rules → SQLAlchemy Core expressions evaluated inside the database (pushdown), and
-the choice between it and the in-memory back end (``backend="auto"|"memory"|"sql"``)."""
+"""The SQL back end: checked rules → SQLAlchemy Core expressions evaluated inside the database (pushdown)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 from typing import Any, Iterator
 
 import numpy as np
@@ -13,16 +10,11 @@ from sqlalchemy import (Boolean, ColumnElement, Connection, Engine, Float, Table
                         not_, or_, select, text, true)
 
 from . import store
-from .errors import SegmenterError
-from .evaluate import MemoryBackend
 from .fields import Catalogue
 from .models import UTCDateTime
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT, BoolPred, EmptyPred, RangePred, TextPred
 from .rules import Condition, Group, Node, Rules
-from .snapshot import Snapshot
 
-BACKENDS = ("auto", "memory", "sql")
-DEFAULT_MEMORY_LIMIT = 2_000_000
 # ICU's root-locale lower() is Python's str.lower for the cases the libc one gets wrong ('İ' → 'i̇', final sigma).
 ICU_COLLATION = "und-x-icu"
 LIKE_ESCAPE = "/"
@@ -322,80 +314,3 @@ class SqlBackend:
 
 _BREAKDOWNS = {TEXT: SqlBackend._text_breakdown, BOOLEAN: SqlBackend._bool_breakdown,
                DATETIME: SqlBackend._datetime_breakdown, NUMBER: SqlBackend._number_breakdown}
-
-
-# ---- choosing a back end ---------------------------------------------------------------------------------------
-
-class AutoBackend:
-    """In memory while the contacts fit under ``limit``; SQL (pushdown) once they outgrow it. The count is checked
-    before the snapshot would load or grow, so a large table is never read into memory."""
-
-    name = "auto"
-
-    def __init__(self, engine: Engine, snapshot: Snapshot, limit: int):
-        self.memory = MemoryBackend(snapshot)
-        self.sql = SqlBackend(engine)
-        self.snapshot = snapshot
-        self.limit = limit
-        self.in_sql = False
-        self._lock = threading.Lock()
-
-    def current(self):
-        with self._lock:
-            if not self.in_sql and self._too_big():
-                self.in_sql = True
-                _forget(self.snapshot)
-            return self.sql if self.in_sql else self.memory
-
-    def _too_big(self) -> bool:
-        snap = self.snapshot
-        with self.sql.engine.connect() as conn:
-            if snap.seq >= 0:
-                pending = store.change_watermark(conn) - snap.seq  # at most this many rows were added since
-                if snap.alive_count + pending <= self.limit:
-                    return False
-            return store.count_contacts(conn) > self.limit
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.current(), name)  # count, funnel, page, frames, total, record, ...
-
-
-def _forget(snapshot: Snapshot) -> None:
-    """Free the snapshot's memory; it reloads from scratch if it is ever used again."""
-    with snapshot.lock:
-        snapshot.ids = np.empty(0, dtype=np.int64)
-        snapshot.alive = np.empty(0, dtype=bool)
-        snapshot.columns = {}
-        snapshot.alive_count = 0
-        snapshot.seq = -1
-        snapshot.version += 1
-
-
-def memory_limit(value: Any = None) -> int:
-    """The contact count above which ``auto`` evaluates in SQL: ``value``, else ``$SEGMENTER_MEMORY_LIMIT``."""
-    raw = value if value is not None else os.environ.get("SEGMENTER_MEMORY_LIMIT")
-    if raw is None or raw == "":
-        return DEFAULT_MEMORY_LIMIT
-    try:
-        limit = int(str(raw).replace("_", "").replace(",", ""))
-    except ValueError:
-        limit = -1
-    if limit < 0 or isinstance(raw, bool):
-        raise SegmenterError(f"the in-memory limit (SEGMENTER_MEMORY_LIMIT) must be a whole number of contacts "
-                             f">= 0, got {raw!r}")
-    return limit
-
-
-def make_backend(engine: Engine, snapshot: Snapshot, backend: str | None = None, limit: Any = None):
-    """The back end for ``backend`` (else ``$SEGMENTER_BACKEND``, else ``auto``)."""
-    mode = backend or os.environ.get("SEGMENTER_BACKEND") or "auto"
-    if mode not in BACKENDS:
-        raise SegmenterError(f"backend must be one of {', '.join(BACKENDS)} (argument or SEGMENTER_BACKEND), "
-                             f"got {mode!r}")
-    if mode == "memory":
-        return MemoryBackend(snapshot)
-    if mode == "sql":
-        return SqlBackend(engine)
-    return AutoBackend(engine, snapshot, memory_limit(limit))

@@ -12,7 +12,8 @@ import segmenter
 from conftest import fresh_pg_database
 from segmenter.models import CustomField, contacts_table
 from segmenter.rules import validate_rules
-from segmenter.sql import AutoBackend, SqlBackend, like_escape
+from segmenter.backend import AutoBackend
+from segmenter.sql import SqlBackend, like_escape
 from segmenter.evaluate import MemoryBackend
 
 NOW = dt.datetime.now(dt.timezone.utc)

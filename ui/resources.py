@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import segmenter
-from segmenter.service import default_url
+from segmenter.settings import load as load_settings
 
 from .format import md
 
@@ -22,7 +22,7 @@ def get_segmenter() -> segmenter.Segmenter:
     """The Segmenter for $SEGMENTER_DATABASE_URL (or the default SQLite file); stops the page with a message if
     the database cannot be opened."""
     try:
-        return _segmenter(default_url())  # default_url() itself may fail on an unreadable secrets.toml
+        return _segmenter(load_settings().database_url)  # may itself fail on an unreadable secrets.toml
     except segmenter.SegmenterError as exc:
         st.error(f"The database could not be opened. {exc}")
         st.stop()
