@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE))
 
 import segmenter  # noqa: E402
 from segmenter.demo import demo_frame  # noqa: E402
-from segmenter.service import _plain_values  # noqa: E402
+from segmenter.contacts import plain_values as _plain_values  # noqa: E402
 
 from bench_counts import machine  # noqa: E402
 

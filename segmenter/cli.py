@@ -20,8 +20,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _database_option() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _database_option() -> _Parser:
+    common = _Parser(add_help=False)
     # SUPPRESS: the option works before or after the command without one copy resetting the other.
     common.add_argument("--database", metavar="URL", default=argparse.SUPPRESS,
                         help=f"database URL (default: $SEGMENTER_DATABASE_URL, else {DEFAULT_URL})")
@@ -104,11 +104,11 @@ def cmd_segments(args) -> int:
 def cmd_export(args) -> int:
     with _connect(args) as seg:
         frames = seg.export_frames(args.segment_id)  # an unknown segment fails here, before a file is created
-        from . import csvio
+        from . import csv_export
         if args.output == "-":
-            csvio.write_csv(sys.stdout, seg.export_columns(), frames)
+            csv_export.write_csv(sys.stdout, seg.export_columns(), frames)
             return 0
-        rows = csvio.write_csv(args.output, seg.export_columns(), frames)
+        rows = csv_export.write_csv(args.output, seg.export_columns(), frames)
     print(f"wrote {rows:,} contacts to {args.output}")
     return 0
 

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from segmenter.csvio import ascii_fold
+from segmenter.contacts import ascii_fold
 from segmenter.values import UTC, to_utc
 
 FIRST_NAMES = """
@@ -100,9 +100,9 @@ def _company_pool() -> tuple[np.ndarray, np.ndarray]:
     bases = [f"{a} {b}" for a in _COMPANY_WORDS_A for b in _COMPANY_WORDS_B]
     bases = [bases[i] for i in rng.permutation(len(bases))]
     suffixes = rng.choice(list(COMPANY_SUFFIXES), size=len(bases), p=list(COMPANY_SUFFIXES.values()))
-    names = [f"{b} {s}" if s else b for b, s in zip(bases, suffixes)]
-    domains = [ascii_slug(b, "-") + _SUFFIX_TLD.get(s, ".com") for b, s in zip(bases, suffixes)]
-    names, domains = np.array(names, dtype=object), np.array(domains, dtype=object)
+    names = np.array([f"{b} {s}" if s else b for b, s in zip(bases, suffixes)], dtype=object)
+    domains = np.array([ascii_slug(b, "-") + _SUFFIX_TLD.get(s, ".com") for b, s in zip(bases, suffixes)],
+                       dtype=object)
     names.flags.writeable = domains.flags.writeable = False
     return names, domains
 
@@ -147,10 +147,10 @@ def _mrr(rng: np.random.Generator, plans: np.ndarray) -> np.ndarray:
 @functools.cache
 def _name_grid() -> tuple[np.ndarray, tuple[str, ...]]:
     """Every "First Last" and its e-mail local part ("first.last"), indexed first * len(LAST_NAMES) + last."""
-    firsts, lasts = [ascii_slug(f) for f in FIRST_NAMES], [ascii_slug(l) for l in LAST_NAMES]
-    names = np.array([f"{f} {l}" for f in FIRST_NAMES for l in LAST_NAMES], dtype=object)
+    firsts, lasts = [ascii_slug(f) for f in FIRST_NAMES], [ascii_slug(last) for last in LAST_NAMES]
+    names = np.array([f"{f} {last}" for f in FIRST_NAMES for last in LAST_NAMES], dtype=object)
     names.flags.writeable = False
-    return names, tuple(f"{f}.{l}" for f in firsts for l in lasts)
+    return names, tuple(f"{f}.{last}" for f in firsts for last in lasts)
 
 
 def _people(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -200,7 +200,7 @@ def demo_frame(n: int = 20_000, *, seed: int = 7, now: dt.datetime | None = None
     })
 
 
-def _plain(value: object) -> object:
+def _python_value(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
@@ -213,4 +213,4 @@ def _plain(value: object) -> object:
 def demo_records(n: int = 100, **kw) -> list[dict]:
     """The demo contacts as plain Python records (str/None, aware UTC datetime, float/None, bool); for small n."""
     frame = demo_frame(n, **kw).astype(object)
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: _python_value(v) for k, v in row.items()} for row in frame.to_dict("records")]

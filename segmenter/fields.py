@@ -4,9 +4,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
+from .operators import DATETIME, FIELD_TYPES, NUMBER, TEXT
 
-CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+__all__ = ["FIELD_TYPES", "FIELD_NAME_RE", "Field", "CORE_FIELDS", "CORE_NAMES", "CORE_COLUMNS", "CORE_TYPES",
+           "RESERVED_NAMES", "Catalogue"]
+
+# A custom field name: what every database quotes the same way, within PostgreSQL's 63-byte identifier limit.
+FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -28,32 +32,10 @@ CORE_FIELDS: tuple[Field, ...] = (
     Field("created_at", DATETIME),
 )
 CORE_NAMES = frozenset(f.name for f in CORE_FIELDS)
+CORE_COLUMNS = [f.name for f in CORE_FIELDS]  # the export's first columns, in this order
+CORE_TYPES = {f.name: f.type for f in CORE_FIELDS if f.name != "id"}  # what a record or CSV column may set
 # Names a custom field may not take: the core fields and the store's own bookkeeping.
 RESERVED_NAMES = CORE_NAMES | {"contacts_count", "rowid", "oid"}
-
-
-def python_type_of(value: object) -> str | None:
-    """The field type a Python value implies for a new custom field (None: no value to tell from)."""
-    import datetime as dt
-
-    if isinstance(value, bool):
-        return BOOLEAN
-    if isinstance(value, (int, float)):
-        return NUMBER
-    if isinstance(value, (dt.date, dt.datetime)):
-        return DATETIME
-    if isinstance(value, str):
-        return TEXT
-    return None
-
-
-def check_custom_name(name: str) -> str | None:
-    """A reason the name cannot be a custom field, or None when it can."""
-    if name in RESERVED_NAMES:
-        return f"'{name}' is a reserved field name"
-    if not CUSTOM_NAME.match(name):
-        return f"'{name}' is not a valid field name (lower-case letters, digits and _, starting with a letter)"
-    return None
 
 
 class Catalogue:

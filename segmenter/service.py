@@ -2,23 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import csvio, settings, store
+from . import csv_export, csv_import, settings, store
 from .backend import Backend, make_backend
+from .contacts import check_records, known_types, plain_values
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
-from .fields import Catalogue, check_custom_name, python_type_of
-from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
+from .fields import CORE_COLUMNS, Catalogue
 from .reference import explain as explain_rules
 from .rules import Rules, validate_name, validate_rules
 from .snapshot import Snapshot
-from .values import UTC, coerce_bool, coerce_datetime, coerce_number, format_datetime
+from .values import UTC, format_datetime
 
-CORE_COLUMNS = ["id", "email", "name", "company", "status", "created_at"]
 MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
 
 
@@ -167,7 +167,7 @@ class Segmenter:
         now = _now()
         return [self._segment_out(s, now) for s in segments]
 
-    def get_segment(self, segment_id: int) -> dict:
+    def get_segment(self, segment_id: int | str) -> dict:
         with self.engine.connect() as conn:
             return self._segment_out(store.get_segment(conn, _segment_id(segment_id)))
 
@@ -209,7 +209,7 @@ class Segmenter:
 
     def export_csv(self, segment_id_or_rules: Any, dest: Any) -> int:
         """Write the matching contacts to ``dest`` (a path or a text file object) as CSV; returns rows written."""
-        return csvio.write_csv(dest, self.export_columns(), self.export_frames(segment_id_or_rules))
+        return csv_export.write_csv(dest, self.export_columns(), self.export_frames(segment_id_or_rules))
 
     def export_columns(self) -> list[str]:
         return CORE_COLUMNS + [f.name for f in self.catalogue().custom]
@@ -225,7 +225,7 @@ class Segmenter:
             raise ContactError("records must be a list of dicts")
         records = list(records)
         catalogue = self.catalogue()
-        checked, new_fields, problems = _check_records(records, catalogue)
+        checked, new_fields, problems = check_records(records, catalogue)
         if problems:
             raise ContactError(problems)
         ids, _inserted = self._write(checked, new_fields)
@@ -233,14 +233,14 @@ class Segmenter:
 
     def _write(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
         """Write checked records in one transaction; returns (ids in order, how many were new contacts)."""
-        for attempt in range(3):
+        for _attempt in range(2):
             try:
                 return self._write_once(records, new_fields)
             except IntegrityError:
                 # Another writer inserted one of these emails (or the same field) between our read and our write
                 # (PostgreSQL; SQLite writers are serialised): the transaction rolled back whole, so try again.
-                if attempt == 2:
-                    raise
+                continue
+        return self._write_once(records, new_fields)  # the third try lets its IntegrityError out
 
     def _write_once(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
         now = _now()
@@ -266,9 +266,9 @@ class Segmenter:
         from .demo import demo_frame
 
         frame = demo_frame(n, seed=seed)
-        columns = {c: _plain_values(frame[c]) for c in frame.columns}  # column by column: a million rows in seconds
+        columns = {c: plain_values(frame[c]) for c in frame.columns}  # column by column: a million rows in seconds
         records = [dict(zip(columns, row)) for row in zip(*columns.values())]
-        checked, new_fields, problems = _check_records(records, self.catalogue())
+        checked, new_fields, problems = check_records(records, self.catalogue())
         if problems:  # pragma: no cover - the generator makes valid contacts
             raise ContactError(problems[:5])
         self._write(checked, new_fields)
@@ -277,12 +277,12 @@ class Segmenter:
     def preview_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
                     max_bytes: int | None = None):
         """What an import would do, before anything is written: column plan, new fields and their types."""
-        return csvio.plan_csv(source, _known_types(self.catalogue()), mapping, dayfirst, max_bytes)
+        return csv_import.plan_csv(source, known_types(self.catalogue()), mapping, dayfirst, max_bytes)
 
     def import_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
                    max_bytes: int | None = None) -> ImportReport:
         """Import a CSV: valid rows in one transaction, every rejected row reported with its line and reason."""
-        parsed = csvio.parse_csv(source, _known_types(self.catalogue()), mapping, dayfirst, max_bytes)
+        parsed = csv_import.parse_csv(source, known_types(self.catalogue()), mapping, dayfirst, max_bytes)
         report = ImportReport(rejected=[RejectedRow(n, r) for n, r in parsed.rejected],
                               new_fields=dict(parsed.plan.new_fields))
         records = [rec for _line, rec in parsed.rows]
@@ -293,89 +293,6 @@ class Segmenter:
 
 
 # ---- checking records -------------------------------------------------------------------------------------------
-
-def _plain_values(series: pd.Series) -> list:
-    """A column as plain Python values: datetime, float, bool, str, with None for missing."""
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return [None if v is pd.NaT else v for v in series.dt.to_pydatetime()]
-    values = series.astype(object)
-    return values.where(series.notna(), None).tolist()
-
-
-_COERCE = {NUMBER: coerce_number, DATETIME: coerce_datetime, BOOLEAN: coerce_bool}
-
-
-def _known_types(catalogue: Catalogue) -> dict[str, str]:
-    return {f.name: f.type for f in catalogue if f.name != "id"}
-
-
-def _coerce(field_type: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if field_type == TEXT:
-        if not isinstance(value, str):
-            raise ValueError(f"expects text, got {value!r}")
-        return value if value != "" else None  # kept as given (CSV import trims its cells)
-    try:
-        return _COERCE[field_type](value)
-    except ValueError:
-        raise ValueError(f"expects a {field_type}, got {value!r}") from None
-
-
-def _check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
-    """Typed copies of the records, the custom fields they create, and every problem found."""
-    by_key = {csvio.normalize_header(f.name): f.name for f in catalogue}
-    types = {f.name: f.type for f in catalogue}
-    new_fields: dict[str, str] = {}
-    names: dict[str, str] = {}
-    out, problems = [], []
-    for i, rec in enumerate(records, 1):
-        if not isinstance(rec, dict):
-            problems.append(f"record {i}: must be a dict of field → value, got {type(rec).__name__}")
-            continue
-        email = rec.get("email")
-        label = f"record {i}" + (f" ({email.strip()})" if isinstance(email, str) and email.strip() else "")
-        row: dict[str, Any] = {}
-        for key, value in rec.items():
-            if not isinstance(key, str):
-                problems.append(f"{label}: field names must be text, got {key!r}")
-                continue
-            name = names.get(key)
-            if name is None:  # resolved once per key, not once per record (ingest of a million records)
-                name = names[key] = key if key in types else by_key.get(csvio.normalize_header(key)) or csvio.snake_case(key)
-            if name == "id":
-                continue  # the store assigns ids
-            if name not in types and name not in new_fields:
-                reason = check_custom_name(name)
-                ftype = python_type_of(value)
-                if reason:
-                    problems.append(f"{label}: field {key!r}: {reason}")
-                    continue
-                if ftype is None and value is not None:
-                    problems.append(f"{label}: field {key!r}: cannot store a {type(value).__name__}")
-                    continue
-                if ftype is None:
-                    continue  # a new field with no value tells no type; nothing to store
-                new_fields[name] = ftype
-            ftype = types.get(name) or new_fields[name]
-            try:
-                row[name] = _coerce(ftype, value)
-            except ValueError as exc:
-                problems.append(f"{label}: field '{name}' {exc}")
-        email = row.get("email")
-        if not isinstance(email, str) or not email:
-            problems.append(f"{label}: field 'email' is required")
-            continue
-        email = email.strip().lower()
-        if not csvio.EMAIL_RE.match(email):
-            problems.append(f"{label}: field 'email' {email!r} does not look like an address (local@domain.tld)")
-            continue
-        row["email"] = email
-        if row.get("created_at", 0) is None:
-            del row["created_at"]  # created_at is never cleared
-        out.append(row)
-    return out, new_fields, problems
-
 
 def _segment_id(value: Any) -> int:
     if isinstance(value, bool):

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from pathlib import Path
 
-from segmenter.csvio import (
-    CORE_FIELDS, format_cell, normalize_header, parse_csv, plan_csv, snake_case, write_csv,
-)
+from segmenter.contacts import normalize_header, snake_case
+from segmenter.csv_export import format_cell, write_csv
+from segmenter.csv_import import parse_csv, plan_csv
+from segmenter.fields import CORE_TYPES
 from segmenter.demo import demo_frame, demo_records
 from segmenter.errors import ContactError
 
@@ -414,7 +415,7 @@ def test_semicolon_separated_file(tmp_path):
 
 
 def test_core_fields():
-    assert CORE_FIELDS == ("email", "name", "company", "status", "created_at")
+    assert tuple(CORE_TYPES) == ("email", "name", "company", "status", "created_at")
 
 
 # ---------------------------------------------------------------- export

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from segmenter import Segmenter
-from segmenter.csvio import format_cell
+from segmenter.csv_export import format_cell
 
 
 def csv_export(seg: Segmenter, rules: list) -> Callable[[], bytes]:

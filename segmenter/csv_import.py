@@ -1,7 +1,6 @@
-"""CSV import (header mapping, type inference, per-row validation with physical line numbers) and streaming export.
-
-Pure functions over files and values; the store decides what to write.
-"""
+"""CSV import: reading the file, mapping headers to fields, inferring types and the date order of each column,
+and per-row validation with physical line numbers. Pure functions over files and values; the store decides what to
+write."""
 from __future__ import annotations
 
 import contextlib
@@ -10,42 +9,31 @@ import datetime as dt
 import gc
 import io
 import itertools
-import math
-import numbers
 import os
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field as dc_field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, Any
 
-import numpy as np
-import pandas as pd
+from .contacts import EMAIL_RE, MAX_EXACT_INT, normalize_header, snake_case
+from .csv_export import FORMULA_TRIGGERS
+from .errors import ContactError
+from .fields import CORE_TYPES, FIELD_NAME_RE, FIELD_TYPES
+from .values import coerce_bool, coerce_number, parse_datetime
 
-from segmenter.errors import ContactError
-from segmenter.values import coerce_bool, coerce_number, format_datetime, parse_datetime, to_utc
-
-CORE_FIELDS = ("email", "name", "company", "status", "created_at")
-CORE_TYPES = {"email": "text", "name": "text", "company": "text", "status": "text", "created_at": "datetime"}
-FIELD_TYPES = ("text", "number", "datetime", "boolean")
-FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Header spellings that mean a core field although they do not normalise to its name.
 HEADER_ALIASES = {"emailaddress": "email"}
 FIRST_NAME_HEADERS = ("firstname",)
 LAST_NAME_HEADERS = ("lastname",)
 _FIRST_LAST = "first+last name → name"
-MAX_EXACT_INT = 2**53  # beyond this a number column would silently lose digits (ids, card numbers): keep text
-_ASCII_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "Ae",
-                             "đ": "d", "Đ": "D", "œ": "oe", "Œ": "Oe", "ı": "i", "þ": "th"})
 _DMY_RE = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _YMD_RE = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$")
 _ORDER_WORD = {"dayfirst": "day-first", "monthfirst": "month-first"}
 _ORDER_TEXT = {"dayfirst": "day-first (DD-MM-YYYY)", "monthfirst": "month-first (MM-DD-YYYY)"}
 
-Source = Union[str, os.PathLike, bytes, bytearray, IO[bytes], IO[str]]
+Source = str | os.PathLike | bytes | bytearray | IO[bytes] | IO[str]
 
 
 @dataclass
@@ -76,32 +64,6 @@ class ParsedCSV:
     plan: CsvPlan
     rows: list[tuple[int, dict]] = dc_field(default_factory=list)
     rejected: list[tuple[int, str]] = dc_field(default_factory=list)
-
-
-# ---------------------------------------------------------------- names
-
-def ascii_fold(text: str) -> str:
-    """``text`` with accents removed and letters such as ``ł``, ``ß`` spelled in ASCII; other characters dropped."""
-    folded = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
-    return "".join(c for c in folded if c.isascii())
-
-
-def normalize_header(h: str) -> str:
-    """Lower-case, without spaces, ``_`` and ``-``: the key headers are matched on (``E-mail`` → ``email``)."""
-    return re.sub(r"[\s_-]+", "", str(h).lower())
-
-
-def snake_case(h: str, position: int = 1) -> str:
-    """A custom field name for a header (``Phone 1`` → ``phone_1``); ``column_<position>`` when nothing is left."""
-    text = ascii_fold(str(h))
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-    if not name:
-        return f"column_{position}"
-    if name[0].isdigit():
-        name = "f_" + name
-    return name[:63].rstrip("_")
 
 
 # ---------------------------------------------------------------- reading the file
@@ -160,7 +122,7 @@ def _delimiter(text: str) -> str:
     end = text.find("\n")
     first = text if end < 0 else text[:end]
     widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";", "\t")}
-    best = max(widths, key=widths.get)
+    best = max(widths, key=lambda d: widths[d])
     return best if widths[","] == 1 and widths[best] > 1 else ","
 
 
@@ -361,7 +323,7 @@ def _dmy(v: str) -> tuple[int, int, int, int, int, int] | None:
 
 def _make_datetime(y: int, month: int, day: int, hh: int = 0, mm: int = 0, ss: int = 0) -> dt.datetime | None:
     try:
-        return dt.datetime(y, month, day, hh, mm, ss, tzinfo=dt.timezone.utc)
+        return dt.datetime(y, month, day, hh, mm, ss, tzinfo=dt.UTC)
     except ValueError:
         return None
 
@@ -447,7 +409,7 @@ def _checked(fn, problem: str):
     return convert
 
 
-def _converter(name: str, ftype: str, order: str | None, example: str | None):
+def _converter(name: str, ftype: str, order: str | None, example: str | None) -> Callable[[str], Any] | None:
     if name == "email":
         return _email_converter
     if ftype == "number":
@@ -455,7 +417,8 @@ def _converter(name: str, ftype: str, order: str | None, example: str | None):
     if ftype == "boolean":
         return _checked(coerce_bool, f"{name} {{}} is not a boolean (true/false/yes/no)")
     if ftype == "datetime":
-        return lambda v: _parse_date(name, v, order, example)
+        decided = order or "monthfirst"  # a datetime column always has its order decided (_date_order)
+        return lambda v: _parse_date(name, v, decided, example)
     return None
 
 
@@ -481,7 +444,7 @@ def _convert(values: list[str], fn) -> list:
     if fn is None:
         return [v or None for v in values]
     cache: dict[str, object] = {}
-    out = []
+    out: list = []
     for v in values:
         if not v:
             out.append(None)
@@ -500,7 +463,7 @@ class _Prepared:
     plan: CsvPlan
     width: int
     shapes: list[tuple[int, int]]  # per record: physical line, number of cells when too many (else 0)
-    outputs: list[tuple[str, list[str], object]]  # field, cell texts, converter
+    outputs: list[tuple[str, list[str], Callable[[str], Any] | None]]  # field, cell texts, converter
 
 
 def _note(t: _Target, ftype: str, order: str | None, values: list[str]) -> str:
@@ -588,7 +551,9 @@ def _parse(prep: _Prepared) -> ParsedCSV:
 
 def _convert_columns(specs) -> tuple[list[str], list[list], set[int]]:
     """Field names, their converted columns, and the indexes of rows with a problem."""
-    names, outputs, bad = [], [], set()
+    names: list[str] = []
+    outputs: list[list] = []
+    bad: set[int] = set()
     for name, texts, fn in specs:
         out = _convert(texts, fn)
         if name == "email":
@@ -598,86 +563,3 @@ def _convert_columns(specs) -> tuple[list[str], list[list], set[int]]:
         names.append(name)
         outputs.append(out)
     return names, outputs, bad
-
-
-# ---------------------------------------------------------------- export
-
-def _guard(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def _format_float(f: float) -> str:
-    if math.isnan(f):
-        return ""
-    if f.is_integer() and abs(f) < 1e16:
-        return str(int(f))
-    return repr(f)
-
-
-def format_cell(value: object) -> str:
-    """One value as CSV text: numbers as numbers, ``2026-01-05T10:00:00Z``, true/false, '' when missing."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return _format_float(float(value))
-    if isinstance(value, np.datetime64):
-        return "" if np.isnat(value) else format_datetime(pd.Timestamp(value).to_pydatetime())
-    if isinstance(value, dt.datetime):
-        return format_datetime(to_utc(value))
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, numbers.Number):
-        return str(value)
-    return _guard(str(value))
-
-
-def _format_column(s: pd.Series) -> Iterable[str]:
-    if s.dtype == bool:
-        return np.where(s.to_numpy(), "true", "false").tolist()
-    if pd.api.types.is_integer_dtype(s.dtype) and not s.hasnans:
-        return s.astype("int64").astype(str).tolist()
-    if pd.api.types.is_float_dtype(s.dtype):
-        return [_format_float(f) for f in s.astype("float64").tolist()]
-    if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
-        u = s.dt.tz_convert("UTC") if s.dt.tz is not None else s
-        if not ((u.dt.microsecond != 0) | (u.dt.nanosecond != 0)).any():
-            return u.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("").tolist()
-    if isinstance(s.dtype, pd.StringDtype):
-        text = s.fillna("")
-        return text.where(~text.str.startswith(FORMULA_TRIGGERS), "'" + text).tolist()
-    return [format_cell(v) for v in s.tolist()]
-
-
-@contextlib.contextmanager
-def _text_sink(dest) -> Iterator[IO[str]]:
-    if isinstance(dest, (str, os.PathLike)):
-        with open(dest, "w", encoding="utf-8", newline="") as f:
-            yield f
-    elif isinstance(dest, (io.RawIOBase, io.BufferedIOBase)):
-        wrapper = io.TextIOWrapper(dest, encoding="utf-8", newline="", write_through=True)
-        try:
-            yield wrapper
-        finally:
-            wrapper.flush()
-            wrapper.detach()  # the caller owns (and closes) the binary stream
-    else:
-        yield dest
-
-
-def write_csv(dest, columns: list[str], batches: Iterable[pd.DataFrame]) -> int:
-    """Stream ``batches`` to ``dest`` (path or text/binary file) as UTF-8 CSV under one header; returns rows written."""
-    count = 0
-    with _text_sink(dest) as out:
-        # RFC 4180 line ends; with "\n" alone the writer would leave a cell holding a bare "\r" unquoted
-        writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-        writer.writerow(columns)
-        for batch in batches:
-            cells = [_format_column(batch[c]) if c in batch.columns else [""] * len(batch) for c in columns]
-            writer.writerows(zip(*cells))
-            count += len(batch)
-            del batch, cells  # a batch is written then dropped: an export never holds the result twice
-    return count
