@@ -1,0 +1,45 @@
+"""The FastAPI application: one Segmenter per app (in ``app.state``), the routes, the error mapping, the API key."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI, Security
+from fastapi.security import HTTPBearer
+
+from ..service import Segmenter
+from ..settings import load as load_settings
+from .auth import RequireKey
+from .errors import install_error_handlers
+from .routes import router
+from .schemas import error_responses
+
+
+def create_app(seg_or_url: Segmenter | str | None = None, *, api_key: str | None = None) -> FastAPI:
+    """The API over ``seg_or_url`` (a Segmenter, a database URL, or None for the default database).
+    ``api_key`` (else ``$SEGMENTER_API_KEY``; empty means none) makes every request need it."""
+    owned = not isinstance(seg_or_url, Segmenter)
+    seg = seg_or_url if isinstance(seg_or_url, Segmenter) else Segmenter(seg_or_url)
+    key = api_key if api_key is not None else load_settings().api_key
+    # Declares the bearer scheme in the OpenAPI schema; RequireKey does the checking, before any parsing.
+    security = [Security(HTTPBearer(auto_error=False, description="The server's SEGMENTER_API_KEY"))] if key else []
+    app = FastAPI(title="Segmenter API", version="1.0", separate_input_output_schemas=False,
+                  description="Dynamic audience segments over a contacts database. See docs/api.md.",
+                  dependencies=security, responses=error_responses(401) if key else None,
+                  lifespan=_lifespan(seg, owned))
+    app.state.segmenter = seg
+    install_error_handlers(app)
+    if key:
+        app.add_middleware(RequireKey, key=key)
+    app.include_router(router)
+    return app
+
+
+def _lifespan(seg: Segmenter, owned: bool) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:  # a Segmenter handed in belongs to the caller
+            seg.close()
+    return lifespan

@@ -1,0 +1,121 @@
+"""The endpoints of the HTTP API (SPEC §6): one APIRouter, one module-level function per route, the Segmenter
+handed in as a dependency (the one the app was made with, kept in ``app.state``)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from ..csv_export import csv_batches
+from ..operators import operators_for
+from ..service import Segmenter
+from .schemas import (
+    SEED_RULES,
+    SEED_SEGMENT,
+    ContactOut,
+    CountOut,
+    FieldOut,
+    PreviewIn,
+    SegmentIn,
+    SegmentOut,
+    SegmentPatch,
+    error_responses,
+)
+
+
+def get_segmenter(request: Request) -> Segmenter:
+    return request.app.state.segmenter
+
+
+SegmenterDep = Annotated[Segmenter, Depends(get_segmenter)]
+router = APIRouter()
+_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+    "headers": {"X-Total-Count": {"description": "JSON only: how many contacts match in all",
+                                  "schema": {"type": "integer"}}}}}
+
+
+@router.get("/api/segments", response_model=list[SegmentOut], response_model_exclude_unset=True,
+            tags=["segments"], summary="List saved segments with their counts, ordered by id")
+def list_segments(seg: SegmenterDep) -> Any:
+    return seg.list_segments()
+
+
+@router.post("/api/segments", status_code=201, responses=error_responses(400, 422), tags=["segments"],
+             summary="Save a segment", response_model=SegmentOut, response_model_exclude_unset=True)
+def create_segment(seg: SegmenterDep,
+                   body: SegmentIn = Body(openapi_examples={"seed": {"value": SEED_SEGMENT}})) -> Any:
+    return seg.create_segment(body.name, body.rules)
+
+
+@router.get("/api/segments/contacts", response_model=list[ContactOut], tags=["segments"],
+            summary="The contacts of a saved segment, as of now, ordered by id (JSON or CSV)",
+            responses={**error_responses(400, 404, 422), **_CSV_RESPONSE})
+def segment_contacts(seg: SegmenterDep,
+                     segment_id: int = Query(description="The segment's id"),
+                     limit: int | None = Query(None, ge=0, description="At most this many contacts"),
+                     offset: int = Query(0, ge=0, description="Skip this many contacts first"),
+                     format: Literal["json", "csv"] = Query("json", description="csv streams a download")) -> Any:
+    if format == "csv":
+        columns = seg.export_columns()
+        frames = seg.export_frames(segment_id)  # raises SegmentNotFound now, before the response starts
+        return StreamingResponse(csv_batches(columns, _page(frames, limit, offset)), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})
+    total = seg.get_segment(segment_id)["contacts_count"]
+    contacts = seg.get_segment_contacts(segment_id, limit=limit, offset=offset)
+    # Already JSON-ready: skip re-validating a possibly large list against the response model.
+    return JSONResponse(contacts, headers={"X-Total-Count": str(total)} if total is not None else None)
+
+
+@router.post("/api/segments/preview", response_model=CountOut, responses=error_responses(400, 422),
+             tags=["segments"], summary="Count the contacts that match rules, without saving")
+def preview(seg: SegmenterDep,
+            body: PreviewIn = Body(openapi_examples={"seed": {"value": {"rules": SEED_RULES}}})) -> Any:
+    return {"contacts_count": seg.count(body.rules)}
+
+
+@router.get("/api/segments/{segment_id}", responses=error_responses(404, 422), tags=["segments"],
+            summary="One saved segment with its count as of now", response_model=SegmentOut,
+            response_model_exclude_unset=True)
+def get_segment(seg: SegmenterDep, segment_id: int) -> Any:
+    return seg.get_segment(segment_id)
+
+
+@router.patch("/api/segments/{segment_id}", responses=error_responses(400, 404, 422), tags=["segments"],
+              summary="Rename a segment or change its rules", response_model=SegmentOut,
+              response_model_exclude_unset=True)
+def update_segment(seg: SegmenterDep, segment_id: int, body: SegmentPatch) -> Any:
+    return seg.update_segment(segment_id, name=body.name, rules=body.rules)
+
+
+@router.delete("/api/segments/{segment_id}", status_code=204, response_class=Response,
+               responses=error_responses(404, 422), tags=["segments"], summary="Delete a segment")
+def delete_segment(seg: SegmenterDep, segment_id: int) -> Response:
+    seg.delete_segment(segment_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/fields", response_model=list[FieldOut], tags=["fields"],
+            summary="Every filterable field (core, then custom) with its type and valid operators")
+def fields(seg: SegmenterDep) -> Any:
+    return [{**f, "operators": operators_for(f["type"])} for f in seg.fields()]
+
+
+def _page(frames: Iterable[pd.DataFrame], limit: int | None, offset: int) -> Iterator[pd.DataFrame]:
+    """The rows ``offset`` .. ``offset + limit`` of a sequence of frames, still batch by batch."""
+    left = limit
+    for frame in frames:
+        if offset >= len(frame):
+            offset -= len(frame)
+            continue
+        frame, offset = frame.iloc[offset:], 0
+        if left is not None:
+            frame, left = frame.iloc[:left], left - min(left, len(frame))
+        yield frame
+        if left == 0:
+            return
+
+

@@ -1,0 +1,88 @@
+"""The request and response bodies of the HTTP API (their pydantic models make its OpenAPI schema)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.json_schema import JsonDict
+
+from ..rules import RulesModel
+
+SEED_RULES: list[JsonValue] = [{"field": "status", "operator": "equals", "value": "active"},
+              {"field": "company", "operator": "contains", "value": "Inc"}]
+SEED_SEGMENT: JsonDict = {"name": "Active Enterprise", "rules": SEED_RULES}
+
+
+class SegmentIn(BaseModel):
+    """A new segment: a name and its rules (all must match)."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SEED_SEGMENT]})
+    name: str = Field(description="1–200 characters after trimming; duplicates are allowed.")
+    rules: RulesModel = Field(description="Rules and groups; a contact matches when all match. [] matches everyone.")
+
+
+class SegmentPatch(BaseModel):
+    """Fields to change; a missing or null field keeps its value."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Active Inc"}]})
+    name: str | None = None
+    rules: RulesModel | None = None
+
+
+class PreviewIn(BaseModel):
+    """Rules to count without saving a segment."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rules": SEED_RULES}]})
+    rules: RulesModel
+
+
+class SegmentOut(BaseModel):
+    """A saved segment with its count as of this read (null when its rules name a field that no longer exists)."""
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"id": 3, "name": "Active Enterprise", "rules": SEED_RULES, "contacts_count": 142,
+         "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z",
+         "created_by": None, "updated_by": None}]})
+    id: int
+    name: str
+    rules: RulesModel
+    contacts_count: int | None
+    created_at: str | None = None
+    updated_at: str | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+
+
+class ContactOut(BaseModel):
+    """A contact; custom fields follow as extra keys. Missing values are null."""
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"id": 12, "email": "alice@acme-inc.com", "name": "Alice Chen", "company": "Acme Inc",
+         "status": "active", "created_at": "2026-01-05T10:00:00Z"}]})
+    id: int
+    email: str
+    name: str | None = None
+    company: str | None = None
+    status: str | None = None
+    created_at: str | None = None
+
+
+class CountOut(BaseModel):
+    contacts_count: int
+
+
+class FieldOut(BaseModel):
+    """A filterable field and the operators valid for its type."""
+    name: str
+    type: Literal["text", "number", "datetime", "boolean"]
+    custom: bool
+    operators: list[str]
+
+
+class ErrorOut(BaseModel):
+    """What went wrong: one message, and each problem on its own (e.g. one per invalid rule)."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "detail": "rule 2: unknown operator 'contain' for text field 'company'; expected one of: equals, ...",
+        "problems": ["rule 2: unknown operator 'contain' for text field 'company'; expected one of: equals, ..."]}]})
+    detail: str
+    problems: list[str]
+
+
+def error_responses(*codes: int) -> dict:
+    """The ``responses=`` entry that documents these error statuses with the ``ErrorOut`` body."""
+    return {code: {"model": ErrorOut} for code in codes}
