@@ -7,13 +7,14 @@ import datetime as dt
 import functools
 import os
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .operators import BoolPred, EmptyPred, RangePred, TextPred
+from .operators import BoolPred, EmptyPred, RangePred, TextKind, TextPred
 from .rules import Condition, Group, Node, Rules
 from .snapshot import NAT, BoolColumn, DatetimeColumn, Snapshot, TextColumn, to_micros
 
@@ -33,18 +34,17 @@ def _per_value(lowered: pa.ChunkedArray, pred: TextPred) -> np.ndarray:
     """The predicate on each lower-cased dictionary value."""
     if len(lowered) == 0:
         return np.zeros(0, dtype=bool)
-    v = pred.values[0]
-    if pred.kind == "equals":
-        hit = pc.equal(lowered, v)
-    elif pred.kind == "contains":
-        hit = pc.match_substring(lowered, v)
-    elif pred.kind == "starts_with":
-        hit = pc.starts_with(lowered, v)
-    elif pred.kind == "ends_with":
-        hit = pc.ends_with(lowered, v)
-    else:
-        hit = pc.is_in(lowered, value_set=pa.array(pred.values, type=pa.large_string()))
-    return hit.to_numpy(zero_copy_only=False)
+    return _TEXT_KERNELS[pred.kind](lowered, pred.values).to_numpy(zero_copy_only=False)
+
+
+# One Arrow kernel per text predicate kind (TextPred refuses any other kind).
+_TEXT_KERNELS: dict[TextKind, Callable[[pa.ChunkedArray, tuple[str, ...]], pa.ChunkedArray]] = {
+    "equals": lambda lowered, values: pc.equal(lowered, values[0]),
+    "contains": lambda lowered, values: pc.match_substring(lowered, values[0]),
+    "starts_with": lambda lowered, values: pc.starts_with(lowered, values[0]),
+    "ends_with": lambda lowered, values: pc.ends_with(lowered, values[0]),
+    "in": lambda lowered, values: pc.is_in(lowered, value_set=pa.array(values, type=pa.large_string())),
+}
 
 
 def _text_values(column: TextColumn, pred: TextPred) -> np.ndarray:
@@ -97,6 +97,7 @@ def _range(values: np.ndarray, pred: RangePred, convert, sentinel=None) -> np.nd
             if hi is not None:
                 out &= _UPPER[pred.hi_inclusive](part, hi)
         else:
+            assert hi is not None  # a range has at least one bound (operators.py builds none without)
             _UPPER[pred.hi_inclusive](part, hi, out=out)
             if sentinel is not None:
                 out &= part != sentinel
@@ -280,8 +281,8 @@ def _breakdown(column, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
         values = column.values[mask]
         empty = int(np.count_nonzero(values == NAT))
         months = values[values != NAT].view("datetime64[us]").astype("datetime64[M]")
-        labels, counts = np.unique(months, return_counts=True)
-        out = [(str(m), int(c)) for m, c in zip(labels, counts)][-60:]
+        labels, per_month = np.unique(months, return_counts=True)
+        out = [(str(m), int(c)) for m, c in zip(labels, per_month)][-60:]
     elif isinstance(column, BoolColumn):
         values = column.values[mask]
         empty = int(np.count_nonzero(values < 0))
@@ -292,6 +293,6 @@ def _breakdown(column, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
         empty = len(values) - len(finite)
         out = []
         if len(finite):
-            counts, edges = np.histogram(finite, bins=max(1, min(limit, len(np.unique(finite)))))
-            out = [(f"{edges[i]:g}–{edges[i + 1]:g}", int(c)) for i, c in enumerate(counts)]
+            per_bin, edges = np.histogram(finite, bins=max(1, min(limit, len(np.unique(finite)))))
+            out = [(f"{edges[i]:g}–{edges[i + 1]:g}", int(c)) for i, c in enumerate(per_bin)]
     return out + ([("(empty)", empty)] if empty else [])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Literal, get_args
 
 from .values import UTC, coerce_datetime, is_date_text, parse_date, parse_datetime
 
@@ -19,11 +20,18 @@ MAX_DAYS = 36_500
 
 # ---- predicates: the small intermediate form every back end evaluates -------------------------------------
 
+TextKind = Literal["equals", "contains", "starts_with", "ends_with", "in"]
+TEXT_KINDS: tuple[TextKind, ...] = get_args(TextKind)
+
 @dataclass(frozen=True)
 class TextPred:
     """Case-insensitive text test; ``values`` are already lower-cased (Python ``str.lower``)."""
-    kind: str  # equals | contains | starts_with | ends_with | in
+    kind: TextKind
     values: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.kind not in TEXT_KINDS:  # a back end dispatches on kind: an unknown one must not pass for another
+            raise ValueError(f"unknown text predicate kind {self.kind!r}; expected one of: {', '.join(TEXT_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -205,13 +213,16 @@ class Operator:
     forms: dict[str, Form]
     negate: bool = False  # True: the opposite of the predicate, and it matches empty fields
     doc: str = ""
+    # How rules.describe words it (datasette's human_template): {field}, {value} as given, {low} and {high} for a
+    # pair (said like other values). None: "{field} {label}" then the value, the usual way.
+    human_template: str | None = None
 
     @property
     def types(self) -> tuple[str, ...]:
         return tuple(self.forms)
 
 
-def _text(kind: str) -> Form:
+def _text(kind: TextKind) -> Form:
     if kind == "in":
         return Form(STRING_LIST, lambda v, now: TextPred("in", tuple(s.lower() for s in v)))
     return Form(STRING, lambda v, now: TextPred(kind, (v.lower(),)))
@@ -227,7 +238,8 @@ _ENTRIES = [
     Operator("contains", "contains", {TEXT: _text("contains")}, doc="the value is a substring, ignoring case"),
     Operator("not_contains", "does not contain", {TEXT: _text("contains")}, negate=True,
              doc="not `contains`; matches empty fields"),
-    Operator("starts_with", "starts with", {TEXT: _text("starts_with")}, doc="the text starts with the value, ignoring case"),
+    Operator("starts_with", "starts with", {TEXT: _text("starts_with")},
+             doc="the text starts with the value, ignoring case"),
     Operator("ends_with", "ends with", {TEXT: _text("ends_with")}, doc="the text ends with the value, ignoring case"),
     Operator("in", "is one of", {TEXT: _text("in")}, doc="`equals` one of the listed values"),
     Operator("not_in", "is none of", {TEXT: _text("in")}, negate=True, doc="not `in`; matches empty fields"),
@@ -240,17 +252,18 @@ _ENTRIES = [
     Operator("between", "is between", {
         DATETIME: Form(WHEN_PAIR, _between_when),
         NUMBER: Form(NUMBER_PAIR, lambda v, now: RangePred(v[0], True, v[1], True)),
-    }, doc="numbers and datetimes: A <= x <= B; dates: from A 00:00 to the end of day B"),
+    }, doc="numbers and datetimes: A <= x <= B; dates: from A 00:00 to the end of day B",
+        human_template="{field} is between {low} and {high}"),
     Operator("in_last_days", "is in the last (days)", {
         DATETIME: Form(DAYS, lambda v, now: RangePred(now - dt.timedelta(days=v), True, now, True)),
-    }, doc="now - N days <= x <= now"),
+    }, doc="now - N days <= x <= now", human_template="{field} is in the last {value} days"),
     Operator("more_than_days_ago", "is more than (days) ago", {
         DATETIME: Form(DAYS, lambda v, now: RangePred(hi=now - dt.timedelta(days=v), hi_inclusive=False)),
-    }, doc="x < now - N days"),
-    Operator("greater_than", "is greater than", {NUMBER: Form(NUMBER_VALUE, lambda v, now: RangePred(lo=v, lo_inclusive=False))},
-             doc="x > V"),
-    Operator("less_than", "is less than", {NUMBER: Form(NUMBER_VALUE, lambda v, now: RangePred(hi=v, hi_inclusive=False))},
-             doc="x < V"),
+    }, doc="x < now - N days", human_template="{field} is more than {value} days ago"),
+    Operator("greater_than", "is greater than",
+             {NUMBER: Form(NUMBER_VALUE, lambda v, now: RangePred(lo=v, lo_inclusive=False))}, doc="x > V"),
+    Operator("less_than", "is less than",
+             {NUMBER: Form(NUMBER_VALUE, lambda v, now: RangePred(hi=v, hi_inclusive=False))}, doc="x < V"),
     Operator("greater_than_or_equal", "is at least", {NUMBER: Form(NUMBER_VALUE, lambda v, now: RangePred(lo=v))},
              doc="x >= V"),
     Operator("less_than_or_equal", "is at most", {NUMBER: Form(NUMBER_VALUE, lambda v, now: RangePred(hi=v))},

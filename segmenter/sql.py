@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (Boolean, ColumnElement, Connection, Engine, Float, Table, Text, and_, case, func, literal,
-                        not_, or_, select, text, true)
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    Table,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+)
 
 from . import store
 from .fields import Catalogue
@@ -93,15 +110,31 @@ class Compiler:
             return column == literal(pred.value, Boolean())
         raise TypeError(pred)  # pragma: no cover - the registry has no other kind
 
-    def text(self, column, pred: TextPred) -> ColumnElement:
+    def text(self, column: ColumnElement, pred: TextPred) -> ColumnElement:
+        """One method per kind (sqlglot's way): ``text_equals``, ``text_in``, ``text_contains``, …"""
         low = lower_sql(column, self.dialect, self.icu)
-        v = pred.values[0]
-        if pred.kind == "equals":
-            return low == literal(v, Text())
-        if pred.kind == "in":
-            return low.in_([literal(x, Text()) for x in pred.values])
-        pattern = {"contains": "%{}%", "starts_with": "{}%", "ends_with": "%{}"}[pred.kind].format(like_escape(v))
+        return getattr(self, f"text_{pred.kind}")(low, pred.values)
+
+    @staticmethod
+    def text_equals(low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
+        return low == literal(values[0], Text())
+
+    @staticmethod
+    def text_in(low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
+        return low.in_([literal(x, Text()) for x in values])
+
+    @staticmethod
+    def _like(low: ColumnElement, pattern: str) -> ColumnElement:
         return low.like(literal(pattern, Text()), escape=LIKE_ESCAPE)
+
+    def text_contains(self, low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
+        return self._like(low, f"%{like_escape(values[0])}%")
+
+    def text_starts_with(self, low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
+        return self._like(low, f"{like_escape(values[0])}%")
+
+    def text_ends_with(self, low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
+        return self._like(low, f"%{like_escape(values[0])}")
 
 
 # ---- reading rows back in the snapshot's shapes ------------------------------------------------------------------
@@ -115,7 +148,7 @@ def _plain_number(v: Any) -> Any:
     return int(v) if v.is_integer() and abs(v) < 2**53 else v
 
 
-def _plain(field_type: str, value: Any) -> Any:
+def _read_back(field_type: str, value: Any) -> Any:
     """A stored value as the in-memory back end shows it ('' is empty: None)."""
     if value is None:
         return None
@@ -128,7 +161,7 @@ def _plain(field_type: str, value: Any) -> Any:
     return value
 
 
-def _frame(catalogue: Catalogue, rows: list) -> pd.DataFrame:
+def _frame(catalogue: Catalogue, rows: Sequence[Any]) -> pd.DataFrame:
     """Rows (in catalogue order) → a DataFrame typed like ``Snapshot.frame``."""
     columns = list(zip(*rows)) if rows else [() for _ in catalogue]
     data: dict[str, Any] = {}
@@ -193,7 +226,8 @@ class SqlBackend:
 
     def _records(self, catalogue: Catalogue, rows) -> list[dict]:
         types = [(f.name, f.type) for f in catalogue]
-        return [{name: (int(v) if name == "id" else _plain(t, v)) for (name, t), v in zip(types, row)} for row in rows]
+        return [{name: (int(v) if name == "id" else _read_back(t, v)) for (name, t), v in zip(types, row)}
+                for row in rows]
 
     def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]:
         with self.engine.connect() as conn:
