@@ -35,7 +35,8 @@ def builder() -> None:
     rules, waiting = edit_rules(catalogue, seg.url)
     a, b, c = st.columns(3)
     a.button("Add rule", icon=":material/add:", key="add_rule", on_click=add_rule, args=(catalogue,), width="stretch")
-    b.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group, args=(catalogue,), width="stretch")
+    b.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group, args=(catalogue,),
+             width="stretch")
     c.button("Start a new segment", key="clear_rules", on_click=_clear, width="stretch")
 
     total = seg.total_contacts()

@@ -5,10 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from segmenter import ContactError
-from ui import panels
+from ui import panels, resources
 from ui.downloads import rejected_csv
-from ui import resources
-from ui.resources import MAX_UPLOAD_MB, get_segmenter, suggestions
+from ui.resources import get_segmenter, max_upload_mb, suggestions
 
 REPORT = "import_report"
 DATES = {"Decide from the file": None, "Day first (31-12-2024)": True, "Month first (12-31-2024)": False}
@@ -58,11 +57,11 @@ with upload_tab:
     done = st.session_state.pop(REPORT, None)
     if done:
         show_report(*done)
-    upload = st.file_uploader("CSV file (UTF-8, header row)", type=["csv"], max_upload_size=MAX_UPLOAD_MB,
+    upload = st.file_uploader("CSV file (UTF-8, header row)", type=["csv"], max_upload_size=max_upload_mb(),
                               key="csv_file")
     if upload is not None:
         dayfirst = DATES[st.radio("Dates such as 02-07-2020 are", list(DATES), horizontal=True, key="dayfirst")]
-        limit = resources.MAX_UPLOAD_BYTES
+        limit = resources.max_upload_bytes()
         try:
             plan, mapping = column_plan(upload, dayfirst, limit)
         except ContactError as exc:  # not a CSV, not UTF-8, too big, a mapping that collides…

@@ -2,14 +2,18 @@
 delete; definitions out and in as JSON."""
 from __future__ import annotations
 
+from typing import cast
+
 import streamlit as st
 
 from segmenter import SegmenterError
-from segmenter.rules import describe
+from segmenter.rules import MAX_NAME, describe
 from ui import format as fmt
 from ui import state
 from ui.downloads import definitions_json, read_definitions
 from ui.resources import current_user, get_segmenter
+
+COPY = " (copy)"  # appended to a duplicated segment's name, which is cut to fit MAX_NAME
 
 seg = get_segmenter()
 state.init()
@@ -18,34 +22,34 @@ st.caption("Everyone on this database sees the same segments. Counts are compute
 
 
 def _duplicate(segment: dict) -> None:
-    name = segment["name"][:193] + " (copy)"
+    name = segment["name"][:MAX_NAME - len(COPY)] + COPY
     try:
         copy = seg.create_segment(name, segment["rules"], user=current_user())
-        state.flash(("success", f"Duplicated as #{copy['id']} “{fmt.md(copy['name'])}”."))
+        state.flash("success", f"Duplicated as #{copy['id']} “{fmt.md(copy['name'])}”.")
     except SegmenterError as exc:
-        state.flash(("error", f"Not duplicated: {exc}"))
+        state.flash("error", f"Not duplicated: {exc}")
 
 
 def _rename(segment_id: int) -> None:
     try:
         renamed = seg.update_segment(segment_id, name=st.session_state[f"rename:{segment_id}"], user=current_user())
     except SegmenterError as exc:
-        state.flash(("error", f"Not renamed: {exc}"))
+        state.flash("error", f"Not renamed: {exc}")
         return
     if (st.session_state[state.LOADED] or {}).get("id") == segment_id:
         st.session_state[state.LOADED] = {"id": segment_id, "name": renamed["name"]}
-    state.flash(("success", f"Renamed #{segment_id} to “{fmt.md(renamed['name'])}”."))
+    state.flash("success", f"Renamed #{segment_id} to “{fmt.md(renamed['name'])}”.")
 
 
 def _delete(segment: dict) -> None:
     try:
         seg.delete_segment(segment["id"])
     except SegmenterError as exc:
-        state.flash(("error", f"Not deleted: {exc}"))
+        state.flash("error", f"Not deleted: {exc}")
         return
     if (st.session_state[state.LOADED] or {}).get("id") == segment["id"]:
         st.session_state[state.LOADED] = None  # Build keeps the rules, as a new unsaved segment
-    state.flash(("success", f"Deleted #{segment['id']} “{fmt.md(segment['name'])}”."))
+    state.flash("success", f"Deleted #{segment['id']} “{fmt.md(segment['name'])}”.")
 
 
 def segment_card(s: dict) -> None:
@@ -64,7 +68,7 @@ def segment_card(s: dict) -> None:
             st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})
         copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(s,), width="stretch")
         with rename.popover("Rename", width="stretch"):
-            st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=200)
+            st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=MAX_NAME)
             st.button("Save name", key=f"rename_save:{s['id']}", on_click=_rename, args=(s["id"],))
         with delete.popover("Delete", width="stretch"):
             st.write(f"Delete segment #{s['id']}? This cannot be undone; contacts are not affected.")
@@ -79,15 +83,15 @@ def import_definitions(uploaded) -> None:
         return
     for i, item in enumerate(items, 1):
         try:
-            made = seg.create_segment(item.get("name"), item["rules"], user=current_user())
-            st.success(f"Created #{made['id']} “{fmt.md(made['name'])}” ({fmt.count(made['contacts_count'])} contacts).")
+            # cast: a definition's name is whatever the file held; create_segment rejects a non-string, naming it
+            made = seg.create_segment(cast(str, item.get("name")), item["rules"], user=current_user())
+            st.success(f"Created #{made['id']} “{fmt.md(made['name'])}” "
+                       f"({fmt.count(made['contacts_count'])} contacts).")
         except SegmenterError as exc:
             st.error(f"Definition {i} ({fmt.md(repr(item.get('name')))}) was not imported: {fmt.md(exc)}")
 
 
-message = state.pop_flash()
-if message:
-    getattr(st, message[0])(message[1])
+state.show_flash()
 listing = st.container()  # filled last, so segments imported below are listed in the same run
 
 st.subheader("Definitions as JSON")

@@ -473,7 +473,7 @@ def test_a_file_that_is_not_a_usable_csv_gets_a_clear_message(db, name, content,
 
 
 def test_an_oversized_file_gets_a_clear_message(db, monkeypatch):
-    monkeypatch.setattr("ui.resources.MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr("ui.resources.max_upload_bytes", lambda: 100)
     at = start("app_pages/contacts.py")
     text = "email,name\n" + "".join(f"person{i}@example.com,Person {i}\n" for i in range(20))
     at.file_uploader(key="csv_file").upload("big.csv", text.encode(), "text/csv").run()

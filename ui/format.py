@@ -31,7 +31,7 @@ def when(iso: str | None) -> str:
         return iso
 
 
-def md(text: str) -> str:
+def md(text: object) -> str:
     """User text made literal for st.markdown (segment names, rule descriptions): no markdown, no LaTeX."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 

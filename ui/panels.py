@@ -11,6 +11,7 @@ import streamlit as st
 
 from segmenter import ContactError, RuleError, Segmenter, SegmenterError, SegmentNotFound
 from segmenter.fields import Catalogue
+from segmenter.rules import MAX_NAME
 
 from . import format as fmt
 from . import state
@@ -24,13 +25,13 @@ PAGE_SIZE = 25
 
 def apply_link(seg: Segmenter) -> None:
     """Open what the address asks for once per new address: ``?segment=ID`` or ``?rules=<base64 JSON>``."""
-    wanted = (st.query_params.get("segment"), st.query_params.get("rules"))
+    segment_ref, rules_ref = wanted = (st.query_params.get("segment"), st.query_params.get("rules"))
     if wanted == (None, None) or wanted == st.session_state[state.QUERY_APPLIED]:
         return
     st.session_state[state.QUERY_APPLIED] = wanted
     try:
-        if wanted[0] is not None:
-            found = seg.get_segment(wanted[0])
+        if segment_ref is not None:
+            found = seg.get_segment(segment_ref)
             opened = {"id": found["id"], "name": found["name"]}
             try:
                 state.load(seg.validate(found["rules"]).canonical, opened)
@@ -38,10 +39,11 @@ def apply_link(seg: Segmenter) -> None:
                 state.load([], opened)
                 st.error(f"Segment #{found['id']}'s rules no longer fit the data: {fmt.md(exc)}. Paste corrected rules "
                          "under “Rules as JSON” and update it, or delete it on the Segments page.")
-        else:
-            state.load(seg.validate(fmt.decode_rules(wanted[1])).canonical, None)
+        elif rules_ref is not None:
+            state.load(seg.validate(fmt.decode_rules(rules_ref)).canonical, None)
     except SegmentNotFound:
-        st.error(f"Segment {fmt.md(wanted[0])} was not found; it may have been deleted. Showing a new, empty segment.")
+        st.error(f"Segment {fmt.md(segment_ref)} was not found; it may have been deleted. "
+                 "Showing a new, empty segment.")
     except (ValueError, SegmenterError) as exc:  # RuleError is a ValueError: rules that no longer fit the data
         # A link is someone else's text: shown literally, so it cannot plant a Markdown link or image here.
         st.error(f"The link could not be opened: {fmt.md(exc)}")
@@ -73,7 +75,8 @@ def preview(seg: Segmenter, rules: list, n: int, key: str = "preview") -> None:
     page = st.columns([1, 3])[0].number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"{key}_page:{pages}")
     rows = seg.contacts(rules, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     first = (page - 1) * PAGE_SIZE + 1
-    st.caption(f"Contacts {first:,}–{first + len(rows) - 1:,} of {n:,}, ordered by id" if rows else "No contacts match.")
+    st.caption(f"Contacts {first:,}–{first + len(rows) - 1:,} of {n:,}, ordered by id" if rows
+               else "No contacts match.")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
@@ -144,8 +147,8 @@ def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) ->
     """Save or update, then leave the outcome as a flash message for the rerun that follows."""
     loaded = st.session_state[state.LOADED]
     if waiting:
-        state.flash(("error", f"{waiting} rule(s) are waiting for a value or have a problem: finish or remove them, "
-                              "then save."))
+        state.flash("error", f"{waiting} rule(s) are waiting for a value or have a problem: finish or remove them, "
+                             "then save.")
         return
     try:
         if loaded and not as_new:
@@ -153,20 +156,20 @@ def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) ->
         else:
             saved = seg.create_segment(name, rules, user=current_user())
     except SegmenterError as exc:
-        state.flash(("error", f"Not saved: {exc}"))
+        state.flash("error", f"Not saved: {exc}")
         return
     st.session_state[state.LOADED] = {"id": saved["id"], "name": saved["name"]}
     st.session_state[state.QUERY_APPLIED] = (str(saved["id"]), None)  # the new address must not reload the draft
     st.query_params.from_dict({"segment": str(saved["id"])})
-    state.flash(("success", f"Saved segment #{saved['id']} “{fmt.md(saved['name'])}” "
-                            f"({fmt.count(saved['contacts_count'])} contacts)."))
+    state.flash("success", f"Saved segment #{saved['id']} “{fmt.md(saved['name'])}” "
+                           f"({fmt.count(saved['contacts_count'])} contacts).")
 
 
 def save(seg: Segmenter, rules: list, waiting: int) -> None:
     """Name + save (or update the loaded segment). Handled in the run itself, not in a callback, so the rules
     saved are the ones on screen even when a value was typed and Save clicked in one go."""
     loaded = st.session_state[state.LOADED]
-    name = st.text_input("Segment name", loaded["name"] if loaded else "", max_chars=200,
+    name = st.text_input("Segment name", loaded["name"] if loaded else "", max_chars=MAX_NAME,
                          key=f"segment_name:{loaded['id'] if loaded else 'new'}",
                          placeholder="e.g. Active enterprise customers")
     left, right = st.columns(2)
@@ -177,9 +180,7 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
     if loaded and right.button("Save as a new segment", key="save_as_new", width="stretch"):
         _save(seg, rules, waiting, name, as_new=True)
         st.rerun()
-    message = state.pop_flash()
-    if message:
-        getattr(st, message[0])(message[1])
+    state.show_flash()
 
 
 def export(seg: Segmenter, rules: list, n: int) -> None:

@@ -8,8 +8,15 @@ from segmenter.settings import load as load_settings
 
 from .format import md
 
-MAX_UPLOAD_MB = 200  # keep in step with server.maxUploadSize in .streamlit/config.toml
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000  # checked again by the importer, whatever the browser let through
+
+def max_upload_mb() -> int:
+    """The upload limit in megabytes: ``server.maxUploadSize`` (.streamlit/config.toml), the one place it is set."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def max_upload_bytes() -> int:
+    """The same limit, checked again by the importer whatever the browser let through."""
+    return max_upload_mb() * 1_000_000
 
 
 @st.cache_resource(show_spinner="Opening the database…")
@@ -32,7 +39,8 @@ def current_user() -> str | None:
     """The signed-in user's email (recorded on segments they save), or None when nobody is signed in."""
     try:
         if st.user.get("is_logged_in"):
-            return st.user.get("email")
+            email = st.user.get("email")
+            return email if isinstance(email, str) else None
     except Exception:  # st.user is unavailable outside a running app (bare script, some test harnesses)
         return None
     return None

@@ -4,7 +4,7 @@ Rows stay plain data; what a rule means is the core's business (segmenter.rules 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -79,7 +79,7 @@ def _when_input(label: str, v: Any, key: str) -> str | None:
 
 def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
     """The widget for one value kind; returns the rule value, or None while nothing is entered."""
-    hidden = "collapsed"
+    hidden: Literal["collapsed"] = "collapsed"
     if kind == "none":
         st.caption("no value needed")
         return None
@@ -88,16 +88,21 @@ def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
                              placeholder="value")
         return text or None
     if kind == "string_list":
-        current = [x for x in v if isinstance(x, str)] if isinstance(v, list) else ([v] if isinstance(v, str) and v else [])
+        if isinstance(v, list):
+            current = [x for x in v if isinstance(x, str)]
+        else:
+            current = [v] if isinstance(v, str) and v else []
         options = list(dict.fromkeys(current + suggestions(url, field)))
         chosen = st.multiselect("Values", options, default=current, key=key, accept_new_options=True,
                                 label_visibility=hidden, placeholder="pick or type values")
         return chosen or None
     if kind in ("number", "days"):
-        days = kind == "days"
-        n = st.number_input("Value", value=_number(v) if not days else int(_number(v) or 30), key=key,
-                            label_visibility=hidden, placeholder="days" if days else "number",
-                            min_value=1 if days else None, max_value=MAX_DAYS if days else None, step=1 if days else None)
+        n: float | int | None
+        if kind == "days":
+            n = st.number_input("Value", value=int(_number(v) or 30), key=key, label_visibility=hidden,
+                                placeholder="days", min_value=1, max_value=MAX_DAYS, step=1)
+        else:
+            n = st.number_input("Value", value=_number(v), key=key, label_visibility=hidden, placeholder="number")
         return _whole(n)
     a, b = _pair(v)
     left, right = st.columns(2)
@@ -138,7 +143,8 @@ def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
     names = catalogue.names
     field = c_field.selectbox("Field", names, index=_index(names, row["field"]), key=f"{k}:field",
                               label_visibility="collapsed",
-                              format_func=lambda n: f"{n} · {catalogue[n].type}" + (" · custom" if catalogue[n].custom else ""))
+                              format_func=lambda n: f"{n} · {catalogue[n].type}"
+                              + (" · custom" if catalogue[n].custom else ""))
     ftype = catalogue[field].type
     ops = operators_for(ftype)
     op = c_op.selectbox("Operator", ops, index=_index(ops, row["operator"]), key=f"{k}:op:{ftype}",

@@ -5,7 +5,7 @@ A draft item is a rule row ``{"key", "field", "operator", "value"}``, a group ``
 which is kept as it is and shown in plain English."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -13,7 +13,6 @@ DRAFT = "draft"              # list of draft items (the rules on the Build page)
 LOADED = "loaded_segment"    # {"id", "name"} of the saved segment open in Build, or None
 QUERY_APPLIED = "query_applied"  # the ?segment= / ?rules= pair already applied, so edits are not overwritten
 NEXT_KEY = "next_key"        # counter for widget keys of new rows
-PREVIEW_PAGE = "preview_page"
 FLASH = "flash"              # a one-shot message shown after a rerun (e.g. "Saved")
 
 
@@ -64,12 +63,15 @@ def load(rules: list, loaded: dict | None) -> None:
     """Replace the draft with these (validated) rules; ``loaded`` is the segment they come from, if any."""
     st.session_state[DRAFT] = items_from_rules(rules)
     st.session_state[LOADED] = loaded
-    st.session_state[PREVIEW_PAGE] = 1
 
 
-def flash(message: str) -> None:
-    st.session_state[FLASH] = message
+def flash(kind: Literal["success", "error"], message: str) -> None:
+    """Show ``message`` as ``st.success`` / ``st.error`` on the next run (after ``st.rerun`` or a callback)."""
+    st.session_state[FLASH] = (kind, message)
 
 
-def pop_flash() -> str | None:
-    return st.session_state.pop(FLASH, None)
+def show_flash() -> None:
+    """The message left by ``flash``, once."""
+    message = st.session_state.pop(FLASH, None)
+    if message:
+        getattr(st, message[0])(message[1])
