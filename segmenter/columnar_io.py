@@ -13,9 +13,9 @@ from sqlalchemy import Connection
 from .fields import Catalogue
 from .operators import BOOLEAN, NUMBER, TEXT
 
-NAT = np.iinfo(np.int64).min
+NAT = np.iinfo(np.int64).min  # an empty datetime (microseconds since the epoch otherwise)
 _SEP = 0x1F  # ASCII unit separator between values in one group_concat; a value holding it takes the slow path
-_STRING = pa.large_string()
+STRING = pa.large_string()  # every text column and dictionary
 
 
 def read(conn: Connection, catalogue: Catalogue, ids: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -71,16 +71,16 @@ def _read_sqlite(conn: Connection, fields: list, ids: np.ndarray | None):
         if any(p is None for p in parts):
             return None
         id_values = pc.cast(parts[0], pa.int64()).to_numpy(zero_copy_only=False)
-        columns = {f.name: _typed(f.type, p) for f, p in zip(fields, parts[1:])}
+        typed = {f.name: _typed(f.type, p) for f, p in zip(fields, parts[1:])}
     except (pa.ArrowInvalid, ValueError, OverflowError):
         return None
-    return id_values, columns
+    return id_values, typed
 
 
 def _split(blob: bytes | None, n: int) -> pa.Array | None:
     """``n`` values joined by the separator → an Arrow string array ('' as null); None if the count is off."""
     if n == 0:
-        return pa.array([], type=_STRING)
+        return pa.array([], type=STRING)
     buf = np.frombuffer(blob or b"", dtype=np.uint8)
     is_sep = buf == _SEP
     seps = np.flatnonzero(is_sep)
@@ -137,7 +137,7 @@ def _read_rows(conn: Connection, fields: list, ids: np.ndarray | None) -> tuple[
 def convert(field_type: str, values: list[Any]):
     """Python values from a driver → the column shapes above."""
     if field_type == TEXT:
-        return pa.array([None if v is None or v == "" else str(v) for v in values], type=_STRING)
+        return pa.array([None if v is None or v == "" else str(v) for v in values], type=STRING)
     if field_type == NUMBER:
         numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
         return numbers.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -3,9 +3,9 @@ time (so an analyst's plain SQL sees them), described by rows of ``custom_fields
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, Integer, String, Table, Text, MetaData
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -41,10 +41,10 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(Text, unique=True, nullable=False)
-    name: Mapped[Optional[str]] = mapped_column(Text)
-    company: Mapped[Optional[str]] = mapped_column(Text)
-    status: Mapped[Optional[str]] = mapped_column(Text)
-    created_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    name: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class CustomField(Base):
@@ -64,8 +64,8 @@ class Segment(Base):
     rules: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    created_by: Mapped[Optional[str]] = mapped_column(String(200))
-    updated_by: Mapped[Optional[str]] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class ContactChange(Base):
@@ -75,7 +75,7 @@ class ContactChange(Base):
     __table_args__ = {"sqlite_autoincrement": True}
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    contact_id: Mapped[Optional[int]] = mapped_column(Integer)
+    contact_id: Mapped[int | None] = mapped_column(Integer)
 
 
 SQL_TYPES = {"text": Text, "number": Float, "datetime": UTCDateTime, "boolean": Boolean}

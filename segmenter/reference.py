@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .operators import BoolPred, EmptyPred, RangePred, TextPred
 from .rules import Condition, Group, Node, Rules
@@ -43,7 +44,7 @@ def _range_test(pred: RangePred, x: Any) -> bool:
 
 
 def condition_matches(cond: Condition, contact: dict, now: dt.datetime) -> bool:
-    x = contact.get(cond.field)
+    x: Any = contact.get(cond.field)
     pred = cond.pred(now)
     if isinstance(pred, EmptyPred):
         return is_empty(x) != cond.negate

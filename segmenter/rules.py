@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from .errors import RuleError
 from .fields import Catalogue
-from .operators import NONE, OPERATORS, Operator, Pred, ValueProblem, operators_for
+from .operators import OPERATORS, Operator, Pred, ValueProblem, operators_for
 
 MAX_RULES = 100
 MAX_DEPTH = 3  # groups inside the top-level array
@@ -33,10 +34,10 @@ class GroupModel(BaseModel):
         {"field": "company", "operator": "contains", "value": "Inc"},
         {"field": "company", "operator": "contains", "value": "LLC"}]}]})
     match: Literal["any", "all"]
-    rules: list[Union["GroupModel", RuleModel]] = PydField(min_length=1)
+    rules: list[GroupModel | RuleModel] = PydField(min_length=1)
 
 
-RulesModel = list[Union[GroupModel, RuleModel]]
+RulesModel = list[GroupModel | RuleModel]
 
 
 # ---- the checked tree ----------------------------------------------------------------------------------------
@@ -62,11 +63,11 @@ class Condition:
 class Group:
     position: str
     match: str  # any | all
-    members: tuple["Node", ...]
+    members: tuple[Node, ...]
     raw: dict
 
 
-Node = Union[Condition, Group]
+Node = Condition | Group
 
 
 @dataclass(frozen=True)
@@ -75,17 +76,6 @@ class Rules:
     nodes: tuple[Node, ...]
     canonical: list
 
-    def conditions(self) -> list[Condition]:
-        out: list[Condition] = []
-
-        def walk(nodes):
-            for n in nodes:
-                if isinstance(n, Group):
-                    walk(n.members)
-                else:
-                    out.append(n)
-        walk(self.nodes)
-        return out
 
 
 def _kind(raw: Any) -> str:
@@ -131,8 +121,9 @@ class _Checker:
         if not isinstance(members, list) or not members:
             self.problems.append(f"rule {pos}: a group needs at least one rule in 'rules'")
             return None
-        nodes = [self.node(m, f"{pos}.{i}", depth + 1) for i, m in enumerate(members, 1)]
-        if any(n is None for n in nodes) or match not in ("any", "all"):
+        checked = [self.node(m, f"{pos}.{i}", depth + 1) for i, m in enumerate(members, 1)]
+        nodes = [n for n in checked if n is not None]
+        if len(nodes) < len(checked) or match not in ("any", "all"):
             return None
         canonical = {"match": match, "rules": [n.raw for n in nodes]}
         return Group(pos, match, tuple(nodes), canonical)
@@ -165,13 +156,13 @@ class _Checker:
         form = op.forms[field.type]
         value = raw.get("value")
         about = f"{where}: operator '{key}' on {field.type} field '{name}'"
-        if form.value is NONE:
+        if form.value.parse is None:  # NONE: the operator takes no value
             if value is not None:
                 self.problems.append(f"{about} takes no value, got {value!r}")
                 return None
             # Stored as given: a rule written with "value": null reads back with it.
             canonical = {"field": name, "operator": key, **({"value": None} if "value" in raw else {})}
-            return Condition(pos, name, field.type, op, None, canonical)
+            return Condition(pos, field.name, field.type, op, None, canonical)
         if value is None:
             self.problems.append(f"{about} needs a value: {form.value.description}")
             return None
@@ -180,7 +171,7 @@ class _Checker:
         except ValueProblem as exc:
             self.problems.append(f"{about} {exc}")
             return None
-        return Condition(pos, name, field.type, op, checked,
+        return Condition(pos, field.name, field.type, op, checked,
                          {"field": name, "operator": key, "value": _canonical_value(value)})
 
 
@@ -193,7 +184,8 @@ def validate_rules(raw: Any, catalogue: Catalogue) -> Rules:
     if not isinstance(raw, list):
         raise RuleError(f"rules must be a JSON array of rules, got {_kind(raw)}")
     checker = _Checker(catalogue)
-    nodes = [checker.node(r, str(i), 1) for i, r in enumerate(raw, 1)]
+    checked = [checker.node(r, str(i), 1) for i, r in enumerate(raw, 1)]
+    nodes = [n for n in checked if n is not None]  # a None came with a problem: raised below
     if checker.count > MAX_RULES:
         checker.problems.insert(0, f"too many rules: {checker.count}; at most {MAX_RULES} are allowed "
                                    "(counting the rules inside groups)")
@@ -241,18 +233,19 @@ def describe(rules: list | Rules, top: bool = True) -> str:
             inner = joiner.join(describe([m], top=False) for m in r["rules"])
             parts.append(f"({inner})" if len(r["rules"]) > 1 else inner)
         else:
-            op = OPERATORS.get(r.get("operator"))
-            label = op.label if op else str(r.get("operator"))
-            if op and op.key in ("in_last_days", "more_than_days_ago"):
-                label = "is in the last" if op.key == "in_last_days" else "is more than"
-                tail = " days" if op.key == "in_last_days" else " days ago"
-                parts.append(f"{r['field']} {label} {r.get('value')}{tail}")
-                continue
-            text = f"{r['field']} {label}"
-            value = r.get("value")
-            if op and op.key == "between" and isinstance(value, list) and len(value) == 2:
-                text += f" {_say_value(value[0])} and {_say_value(value[1])}"
-            elif value is not None:
-                text += " " + _say_value(value)
-            parts.append(text)
+            parts.append(_describe_rule(r))
     return " and ".join(parts)
+
+
+def _describe_rule(rule: dict) -> str:
+    """One rule in plain English, worded by its operator's entry in the registry."""
+    op = OPERATORS.get(str(rule.get("operator")))
+    value = rule.get("value")
+    template = op.human_template if op else None
+    if template is not None and isinstance(value, list) and len(value) == 2:
+        return template.format(field=rule["field"], value=value, low=_say_value(value[0]),
+                               high=_say_value(value[1]))
+    if template is not None and "{low}" not in template:
+        return template.format(field=rule["field"], value=value)
+    text = f"{rule['field']} {op.label if op else rule.get('operator')}"
+    return text if value is None else f"{text} {_say_value(value)}"

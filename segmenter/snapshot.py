@@ -8,7 +8,8 @@ import ctypes
 import datetime as dt
 import threading
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,13 +18,13 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine
 
 from . import columnar_io, snapshot_cache, store
+from .columnar_io import NAT
+from .columnar_io import STRING as _STRING
 from .fields import Catalogue
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 
-NAT = np.iinfo(np.int64).min  # empty datetime
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LOOKUP_MAX = 250_000  # above this many distinct values a text column keeps no value → code dict (memory)
-_STRING = pa.large_string()
 
 
 def to_micros(value: dt.datetime) -> int:
@@ -98,7 +99,7 @@ class TextColumn:
         self._add_chunk(dictionary.cast(_STRING) if dictionary.type != _STRING else dictionary, lowered)
 
     @classmethod
-    def encode(cls, values: pa.Array, *, unique: bool = False) -> "TextColumn":
+    def encode(cls, values: pa.Array, *, unique: bool = False) -> TextColumn:
         """Dictionary-encode Arrow strings (null and '' are empty)."""
         values = values.cast(_STRING) if values.type != _STRING else values
         empty = pc.fill_null(pc.equal(pc.binary_length(values), 0), True).to_numpy(zero_copy_only=False)
@@ -351,7 +352,7 @@ class Snapshot:
     def refresh(self) -> None:
         with self.lock, self.engine.connect() as conn:
             limit = max(1_000, int(self.alive_count * self.FULL_RELOAD_FRACTION))
-            top, changed = store.changes_since(conn, self.seq, limit) if self.seq >= 0 else (None, None)
+            top, changed = store.changes_since(conn, self.seq, limit) if self.seq >= 0 else (self.seq, None)
             if changed is None:
                 self._load_all(conn)
                 _release_memory()  # after _load_all returned, so its raw columns are freed

@@ -3,9 +3,9 @@ segments and the change log. Functions take an engine or connection and return p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -103,7 +103,8 @@ def add_custom_fields(conn: Connection, new: dict[str, str], now: dt.datetime) -
     for i, (name, field_type) in enumerate(new.items()):
         ops.add_column("contacts", custom_column(name, field_type))
         # A microsecond apart, so the catalogue lists fields in the order they were given.
-        conn.execute(insert(CustomField).values(name=name, type=field_type, created_at=now + dt.timedelta(microseconds=i)))
+        conn.execute(insert(CustomField).values(name=name, type=field_type,
+                                                created_at=now + dt.timedelta(microseconds=i)))
     # A new column changes every row's shape: tell every snapshot to reload.
     conn.execute(insert(ContactChange).values(contact_id=None))
 
@@ -181,8 +182,8 @@ def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict],
 
     def flush():
         if inserts:
-            keys = list(dict.fromkeys(k for _, rec in inserts for k in rec))
-            rows = [{k: rec.get(k) for k in keys} for _, rec in inserts]
+            columns = list(dict.fromkeys(k for _, rec in inserts for k in rec))
+            rows = [{k: rec.get(k) for k in columns} for _, rec in inserts]
             for (i, rec), new_id in zip(inserts, _insert(conn, table, rows)):
                 ids[i] = known[rec["email"]] = new_id
         for keys, pending in updates.items():
@@ -244,11 +245,6 @@ def prune_changes(conn: Connection, keep: int = 100_000) -> None:
 
 
 # ---- segments --------------------------------------------------------------------------------------------------
-
-def _segment_dict(s: Segment) -> dict[str, Any]:
-    return {"id": s.id, "name": s.name, "rules": s.rules, "created_at": s.created_at, "updated_at": s.updated_at,
-            "created_by": s.created_by, "updated_by": s.updated_by}
-
 
 _SEGMENT_COLS = (Segment.id, Segment.name, Segment.rules, Segment.created_at, Segment.updated_at,
                  Segment.created_by, Segment.updated_by)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import overload
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -92,6 +93,14 @@ def coerce_bool(value: object) -> bool:
         if s in _FALSE:
             return False
     raise ValueError(f"{value!r} is not a boolean (true/false/yes/no)")
+
+
+@overload
+def format_datetime(value: dt.datetime) -> str: ...
+
+
+@overload
+def format_datetime(value: None) -> None: ...
 
 
 def format_datetime(value: dt.datetime | None) -> str | None:
