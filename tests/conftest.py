@@ -2,18 +2,15 @@
 In CI (CI=true) an unreachable PostgreSQL is a failure, never a silent skip."""
 from __future__ import annotations
 
-import os
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 import segmenter
+from helpers import fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = ROOT / "tests" / "data" / "customers-10000.csv"  # source and licence: tests/data/README.md
-PG_ADMIN_URL = os.environ.get("SEGMENTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
@@ -25,29 +22,6 @@ def sqlite_url(tmp_path: Path) -> str:
 def seg(sqlite_url: str):
     with segmenter.connect(sqlite_url) as s:
         yield s
-
-
-@contextmanager
-def fresh_pg_database(prefix: str = "seg_test"):
-    """A new, empty PostgreSQL database (its URL), dropped afterwards. In CI an unreachable server fails the
-    test; elsewhere it skips."""
-    from sqlalchemy import create_engine
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        conn = admin.connect()
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
-        admin.dispose()
 
 
 @pytest.fixture

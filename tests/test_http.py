@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 import threading
 
 import httpx
 import pytest
-import uvicorn
 
 import segmenter
+from helpers import LiveServer
 from segmenter.http import create_app
 
 SEED = {"name": "Active Enterprise", "rules": [{"field": "status", "operator": "equals", "value": "active"},
@@ -22,27 +21,6 @@ CONTACTS = [
     {"email": "eve@evil.example", "name": "=cmd|' /C calc'!A0", "company": "@Evil Inc", "status": "Active"},
     {"email": "dan@solo.dev", "name": "Dan", "status": "active"},
 ]
-
-
-class LiveServer:
-    """uvicorn serving an app in a thread, on a socket bound before it starts (so no port race)."""
-
-    def __init__(self, app):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        for _ in range(500):
-            if self.server.started or not self.thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert self.server.started, "uvicorn did not start"
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture

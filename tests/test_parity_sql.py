@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import create_engine, delete, insert
 
-from conftest import fresh_pg_database
+from helpers import fresh_pg_database
 from segmenter import reference, store
 from segmenter.evaluate import MemoryBackend
 from segmenter.operators import operators_for

@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, ignored
 
 import segmenter
 from segmenter.http import SEED_RULES, create_app
-from test_http import LiveServer
+from helpers import LiveServer
 
 KEY = "schemathesis-key"
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
