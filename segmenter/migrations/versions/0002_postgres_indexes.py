@@ -1,13 +1,13 @@
 """PostgreSQL indexes for the SQL back end: trigram (pg_trgm) on lower(company) for contains/starts/ends, btree on
-lower(status) and created_at. The expressions match what segmenter.sql generates. Nothing happens on SQLite.
+lower(status) and created_at. The expressions match what segmenter.sql generated when this revision was written.
+Nothing happens on SQLite. Frozen: it imports no runtime code, so later edits to segmenter/ cannot change it.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26
 """
 from alembic import op
-
-from segmenter.sql import ICU_COLLATION, has_icu
+from sqlalchemy import text
 
 revision = "0002"
 down_revision = "0001"
@@ -15,6 +15,12 @@ branch_labels = None
 depends_on = None
 
 INDEXES = ("ix_contacts_company_trgm", "ix_contacts_status_lower", "ix_contacts_created_at")
+ICU_COLLATION = "und-x-icu"  # as segmenter.sql.ICU_COLLATION was at this revision
+
+
+def has_icu(bind) -> bool:
+    """True when the server has the ICU root collation (as segmenter.sql.has_icu was at this revision)."""
+    return bool(bind.execute(text("SELECT 1 FROM pg_collation WHERE collname = :c"), {"c": ICU_COLLATION}).first())
 
 
 def _lower(column: str, icu: bool) -> str:
