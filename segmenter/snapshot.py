@@ -89,6 +89,10 @@ class TextColumn:
     def __init__(self, codes: np.ndarray, dictionary: pa.Array, *, unique: bool = False,
                  lowered: pa.Array | None = None):
         self.unique = unique
+        self._start(codes, dictionary, lowered)
+
+    def _start(self, codes: np.ndarray, dictionary: pa.Array, lowered: pa.Array | None = None) -> None:
+        """(Re)set every row and the dictionary: on creation, and when ``_compact`` rebuilds the column."""
         self._codes = Growable(codes)
         self._chunks: list[pa.Array] = []
         self._low_chunks: list[pa.Array] = []
@@ -101,6 +105,11 @@ class TextColumn:
     @classmethod
     def encode(cls, values: pa.Array, *, unique: bool = False) -> TextColumn:
         """Dictionary-encode Arrow strings (null and '' are empty)."""
+        codes, dictionary = cls._encoded(values, unique)
+        return cls(codes, dictionary, unique=unique)
+
+    @staticmethod
+    def _encoded(values: pa.Array, unique: bool) -> tuple[np.ndarray, pa.Array]:
         values = values.cast(_STRING) if values.type != _STRING else values
         empty = pc.fill_null(pc.equal(pc.binary_length(values), 0), True).to_numpy(zero_copy_only=False)
         if unique:  # every value distinct (email): the column is its own dictionary, no hashing needed
@@ -111,7 +120,7 @@ class TextColumn:
             codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
             dictionary = encoded.dictionary
         codes[empty] = -1
-        return cls(codes, dictionary, unique=unique)
+        return codes, dictionary
 
     def parts(self, positions: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array, pa.Array | None]:
         """(codes of all rows or of ``positions``, dictionary, lowered dictionary or None when it is the same)."""
@@ -225,14 +234,16 @@ class TextColumn:
         # Values appended without a lookup (or orphaned by updates) pile up; rebuild when they outnumber the rows.
         if self.size > 2 * len(self.codes) + 4_096:
             values = self.dictionary().take(pa.array(self.codes, mask=self.codes < 0)).combine_chunks()
-            rebuilt = TextColumn.encode(values, unique=self.unique)
-            self.__dict__.update(rebuilt.__dict__)
+            self._start(*TextColumn._encoded(values, self.unique))
 
     def empty(self) -> np.ndarray:
         return self.codes < 0
 
     def take(self, positions: np.ndarray) -> list[str | None]:
         return self.values_of(self.codes[positions])
+
+    def to_pandas(self, positions: np.ndarray) -> Any:
+        return pd.array(self.take(positions), dtype="string")
 
     def nbytes(self) -> int:
         chunks = self._chunks + [c for c, o in zip(self._low_chunks, self._chunks) if c is not o]
@@ -278,6 +289,9 @@ class NumberColumn(_ArrayColumn):
             out.append(None if np.isnan(v) else (int(v) if v.is_integer() and abs(v) < 2**53 else float(v)))
         return out
 
+    def to_pandas(self, positions: np.ndarray) -> Any:
+        return self.values[positions]
+
 
 class DatetimeColumn(_ArrayColumn):
     kind = DATETIME
@@ -289,6 +303,11 @@ class DatetimeColumn(_ArrayColumn):
     def take(self, positions):
         return [None if v == NAT else from_micros(v) for v in self.values[positions]]
 
+    def to_pandas(self, positions: np.ndarray) -> Any:
+        v = self.values[positions]
+        return (pd.Series(np.where(v == NAT, np.datetime64("NaT"), v.view("datetime64[us]")).astype("datetime64[us]"))
+                .dt.tz_localize("UTC"))
+
 
 class BoolColumn(_ArrayColumn):
     kind = BOOLEAN
@@ -299,6 +318,9 @@ class BoolColumn(_ArrayColumn):
 
     def take(self, positions):
         return [None if v < 0 else bool(v) for v in self.values[positions]]
+
+    def to_pandas(self, positions: np.ndarray) -> Any:
+        return pd.array([None if x < 0 else bool(x) for x in self.values[positions]], dtype="boolean")
 
 
 COLUMN_CLASSES = {TEXT: TextColumn, NUMBER: NumberColumn, DATETIME: DatetimeColumn, BOOLEAN: BoolColumn}
@@ -509,17 +531,7 @@ class Snapshot:
         positions = np.asarray(positions, dtype=np.int64)
         data: dict[str, Any] = {"id": self.ids[positions]}
         for name, column in self.columns.items():
-            if isinstance(column, TextColumn):
-                data[name] = pd.array(column.take(positions), dtype="string")
-            elif isinstance(column, NumberColumn):
-                data[name] = column.values[positions]
-            elif isinstance(column, DatetimeColumn):
-                v = column.values[positions]
-                data[name] = pd.Series(np.where(v == NAT, np.datetime64("NaT"), v.view("datetime64[us]"))
-                                       .astype("datetime64[us]")).dt.tz_localize("UTC")
-            else:
-                v = column.values[positions]
-                data[name] = pd.array([None if x < 0 else bool(x) for x in v], dtype="boolean")
+            data[name] = column.to_pandas(positions)  # each column class knows its pandas type
         return pd.DataFrame(data).reset_index(drop=True)
 
     def release(self) -> None:
