@@ -29,7 +29,7 @@ from sqlalchemy import (
 from . import store
 from .fields import Catalogue
 from .models import UTCDateTime
-from .operators import BOOLEAN, DATETIME, NUMBER, TEXT, BoolPred, EmptyPred, RangePred, TextPred
+from .operators import BOOLEAN, DATETIME, NUMBER, TEXT, BoolPred, EmptyPred, Pred, RangePred, TextPred
 from .rules import Condition, Group, Node, Rules
 
 # ICU's root-locale lower() is Python's str.lower for the cases the libc one gets wrong ('İ' → 'i̇', final sigma).
@@ -92,23 +92,33 @@ class Compiler:
             return or_(column.is_(None), column == "")
         return column.is_(None)
 
-    def positive(self, column, field_type: str, pred) -> ColumnElement:
-        if isinstance(pred, TextPred):
-            return self.text(column, pred)
-        if isinstance(pred, RangePred):
-            # Bind through the stored type: SQLite compares datetimes as naive-UTC text in the same format.
-            kind = UTCDateTime() if field_type == DATETIME else Float()
-            parts = []
-            if pred.lo is not None:
-                lo = literal(pred.lo, kind)
-                parts.append(column >= lo if pred.lo_inclusive else column > lo)
-            if pred.hi is not None:
-                hi = literal(pred.hi, kind)
-                parts.append(column <= hi if pred.hi_inclusive else column < hi)
-            return and_(true(), *parts)
-        if isinstance(pred, BoolPred):
-            return column == literal(pred.value, Boolean())
-        raise TypeError(pred)  # pragma: no cover - the registry has no other kind
+    def positive(self, column: ColumnElement, field_type: str, pred: Pred) -> ColumnElement:
+        """One method per predicate (sqlglot's way): ``text_test``, ``in_range``, ``boolean``."""
+        method = self._POSITIVE.get(type(pred))
+        if method is None:
+            raise TypeError(f"no SQL form for predicate {pred!r}")
+        return getattr(self, method)(column, field_type, pred)
+
+    _POSITIVE: dict[type, str] = {TextPred: "text_test", RangePred: "in_range", BoolPred: "boolean"}
+
+    def in_range(self, column: ColumnElement, field_type: str, pred: RangePred) -> ColumnElement:
+        # Bind through the stored type: SQLite compares datetimes as naive-UTC text in the same format.
+        kind = UTCDateTime() if field_type == DATETIME else Float()
+        parts = []
+        if pred.lo is not None:
+            lo = literal(pred.lo, kind)
+            parts.append(column >= lo if pred.lo_inclusive else column > lo)
+        if pred.hi is not None:
+            hi = literal(pred.hi, kind)
+            parts.append(column <= hi if pred.hi_inclusive else column < hi)
+        return and_(true(), *parts)
+
+    @staticmethod
+    def boolean(column: ColumnElement, field_type: str, pred: BoolPred) -> ColumnElement:
+        return column == literal(pred.value, Boolean())
+
+    def text_test(self, column: ColumnElement, field_type: str, pred: TextPred) -> ColumnElement:
+        return self.text(column, pred)
 
     def text(self, column: ColumnElement, pred: TextPred) -> ColumnElement:
         """One method per kind (sqlglot's way): ``text_equals``, ``text_in``, ``text_contains``, …"""
