@@ -134,8 +134,7 @@ def test_a_direct_link_to_a_page_opens_it_inside_the_app(app_server, page):
 
     base, url = app_server
     page.goto(f"{base}/segments")
-    # The first run on a fresh server imports pandas/Arrow and opens the database: seconds on a busy machine.
-    expect(page.get_by_role("heading", name="Saved segments")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("heading", name="Saved segments")).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Database in use")
     expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Build")
 
