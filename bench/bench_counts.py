@@ -101,7 +101,7 @@ class Engines:
             "pandas": (lambda: int(mix["pandas"](self.frame).sum()), None),
         }
         if self.records is not None:
-            run["python loop"] = (lambda: len(reference.matching_ids(rules, self.records, now)), None)
+            run["python loop"] = (lambda: len(reference.matching_ids(rules.canonical, self.records, now)), None)
         return run
 
 

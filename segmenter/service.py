@@ -14,7 +14,7 @@ from .backend import Backend, make_backend
 from .contacts import check_records, known_types, plain_values
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
 from .fields import CORE_COLUMNS, Catalogue
-from .reference import explain as explain_rules
+from . import reference
 from .rules import Rules, validate_name, validate_rules
 from .snapshot import Snapshot
 from .values import UTC, format_datetime
@@ -131,9 +131,8 @@ class Segmenter:
         if contact is None:
             raise ContactError(f"no contact has the email {email.strip().lower()!r}")
         now = _now()
-        from .reference import matches
-        return {"contact": _json_ready(contact), "matches": matches(checked, contact, now),
-                "rules": explain_rules(checked, contact, now)}
+        return {"contact": _json_ready(contact), "matches": reference.matches(checked.canonical, contact, now),
+                "rules": reference.explain(checked.canonical, contact, now)}
 
     def breakdown(self, rules: Any, field: str, *, limit: int = 10) -> list[dict]:
         """Matching contacts counted by ``field``: ``[{"value", "count"}]`` — top text values then "(other)",
