@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import io
 import json
 import sqlite3
@@ -12,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import segmenter
+from segmenter.reference import ReferenceBackend
 from segmenter.rules import describe
 from ui.downloads import csv_export, definitions_json, read_definitions
 from ui.format import decode_rules, encode_rules
@@ -69,6 +71,28 @@ def add_rule(at: AppTest, field: str, operator: str) -> str:
     widget(at.selectbox, f"{row}:field").set_value(field).run()
     widget(at.selectbox, f"{row}:op:").set_value(operator).run()
     return row
+
+
+def oracle_ids(db, rules: list) -> list[int]:
+    """The matching ids by the independent oracle over every stored contact (not the app's back end)."""
+    return ReferenceBackend(db.contacts([])).ids(rules, segmenter.service._now())
+
+
+def chart_data(at: AppTest) -> list[tuple]:
+    """What the breakdown chart draws: its (value, count) rows, in the order given to the chart."""
+    import pyarrow as pa
+
+    chart = at.get("vega_lite_chart")
+    assert len(chart) == 1, "one breakdown chart is drawn"
+    frame = pa.ipc.open_stream(chart[0].proto.datasets[0].data.data).read_all().to_pandas()
+    return list(zip(frame["value"], frame["count"]))
+
+
+def funnel_shown(at: AppTest) -> dict[str, int]:
+    """The funnel table as {step label: contacts left}."""
+    tables = [d.value for d in at.dataframe if "after" in d.value.columns and "left" in d.value.columns]
+    assert len(tables) == 1, "one funnel table"
+    return dict(zip(tables[0]["after"], tables[0]["left"]))
 
 
 def no_errors(at: AppTest) -> None:
@@ -214,8 +238,9 @@ def test_main_journey_build_save_list_open_by_link_export(db):
     rules = one + [{"field": "plan", "operator": "in", "value": ["pro", "enterprise"]}]
     expected = db.count(rules)
     assert count_shown(at) == expected < db.count(one)
-    funnel = at.dataframe[1].value if len(at.dataframe) > 1 else None
-    assert funnel is not None and list(funnel["left"]) == [600, db.count(one), expected]
+    assert expected == len(oracle_ids(db, rules))
+    assert funnel_shown(at) == {"all contacts": 600, "1. status is 'active'": len(oracle_ids(db, one)),
+                                "2. plan is one of 'pro', 'enterprise'": expected}
 
     at.text_input(key="segment_name:new").input("Active paying").run()
     at.button(key="save_segment").click().run()
@@ -371,14 +396,30 @@ def test_explain_says_why_a_contact_is_in_or_out(db):
     assert any("No contact has the email" in w.value for w in at.warning)
 
 
-def test_breakdown_chart_gets_aggregated_counts(db):
+def test_breakdown_chart_shows_the_matching_contacts_by_field(db):
     at = start()
-    chart = at.get("vega_lite_chart")
-    assert chart, "a breakdown chart is drawn"
     assert at.selectbox(key="breakdown_field").value == "status"
+    plan = add_rule(at, "plan", "in")
+    widget(at.multiselect, f"{plan}:v:").set_value(["pro", "enterprise"]).run()
+    no_errors(at)
+    rules = [{"field": "plan", "operator": "in", "value": ["pro", "enterprise"]}]
+    ids = set(oracle_ids(db, rules))
+    matching = [c for c in db.contacts([]) if c["id"] in ids]
+    assert 0 < len(matching) < 600
+
+    by_status = Counter(c["status"] or "(empty)" for c in matching)
+    shown = chart_data(at)
+    assert dict(shown) == by_status  # the matching contacts only, every one counted once
+    text = [n for v, n in shown if v != "(empty)"]
+    assert text == sorted(text, reverse=True) and ("(empty)" not in by_status or shown[-1][0] == "(empty)")
+
+    at.selectbox(key="breakdown_field").set_value("plan").run()
+    assert dict(chart_data(at)) == Counter(c["plan"] for c in matching)
+
     at.selectbox(key="breakdown_field").set_value("created_at").run()
     no_errors(at)
-    assert db.breakdown([], "created_at")[0]["value"][:4].isdigit()
+    months = Counter(c["created_at"][:7] for c in matching if c["created_at"])
+    assert chart_data(at) == sorted(months.items())  # months in time order
 
 
 # ---- segments page ---------------------------------------------------------------------------------------------

@@ -40,12 +40,52 @@ def test_every_documented_type_matches_the_registry():
 
 @pytest.fixture
 def demo(seg):
-    seg.add_contacts([{"email": "a@x.com", "status": "active", "company": "Acme Inc", "mrr": 120.0, "vip": True,
-                       "country": "Spain", "created_at": "2025-03-10T08:00:00Z"}])
+    seg.add_contacts([
+        {"email": "a@x.com", "status": "active", "company": "Acme Inc", "mrr": 120.0, "vip": True,
+         "country": "Spain", "created_at": "2025-03-10T08:00:00Z"},
+        {"email": "sales@x.com", "status": "bounced", "company": "", "mrr": 0, "vip": False,
+         "country": "Germany", "created_at": "2025-07-01T00:00:00Z"},
+        {"email": "c@gmail.com", "status": "pending", "company": "Beta LLC", "mrr": 99.5,
+         "created_at": "2024-12-31T23:59:59Z"},
+        {"email": "d@x.com", "mrr": 20},  # created now
+    ])
     return seg
 
 
-def test_every_example_is_a_valid_rule(demo):
-    for rules in documented_examples().values():
-        for rule in rules:
-            assert demo.count([rule]) in (0, 1)
+# What each documented example selects from the four contacts above, worked out by hand from SPEC §2.
+EXPECTED = {
+    ("equals", "status"): {"a@x.com"},
+    ("not_equals", "status"): {"a@x.com", "c@gmail.com", "d@x.com"},  # no status: matches
+    ("contains", "company"): {"a@x.com"},
+    ("not_contains", "company"): {"sales@x.com", "c@gmail.com", "d@x.com"},
+    ("starts_with", "email"): {"sales@x.com"},
+    ("ends_with", "email"): {"c@gmail.com"},
+    ("in", "status"): {"a@x.com", "c@gmail.com"},
+    ("not_in", "country"): {"a@x.com", "c@gmail.com", "d@x.com"},
+    ("equals", "mrr"): {"sales@x.com"},
+    ("not_equals", "mrr"): {"a@x.com", "c@gmail.com", "d@x.com"},
+    ("greater_than", "mrr"): {"a@x.com"},
+    ("less_than", "mrr"): {"sales@x.com"},
+    ("greater_than_or_equal", "mrr"): {"a@x.com", "c@gmail.com"},  # 99.5 is on the bound
+    ("less_than_or_equal", "mrr"): {"sales@x.com", "d@x.com"},  # 20 is on the bound
+    ("between", "mrr"): {"d@x.com"},
+    ("before", "created_at"): {"c@gmail.com"},
+    ("after", "created_at"): {"sales@x.com", "d@x.com"},
+    ("on", "created_at"): {"a@x.com"},
+    ("between", "created_at"): {"a@x.com"},
+    ("in_last_days", "created_at"): {"d@x.com"},
+    ("more_than_days_ago", "created_at"): {"a@x.com", "sales@x.com", "c@gmail.com"},
+    ("is_true", "vip"): {"a@x.com"},
+    ("is_false", "vip"): {"sales@x.com"},
+    ("is_empty", "company"): {"sales@x.com", "d@x.com"},  # '' and missing
+    ("is_not_empty", "company"): {"a@x.com", "c@gmail.com"},
+}
+
+
+def test_every_example_selects_what_the_docs_say(demo):
+    examples = [rule for rules in documented_examples().values() for rule in rules]
+    assert {(r["operator"], r["field"]) for r in examples} == set(EXPECTED), "give each new example its answer"
+    for rule in examples:
+        expected = EXPECTED[(rule["operator"], rule["field"])]
+        assert {c["email"] for c in demo.contacts([rule])} == expected, rule
+        assert demo.count([rule]) == len(expected), rule
