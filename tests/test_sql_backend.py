@@ -148,7 +148,11 @@ def test_frames_and_export_match_memory(pair, tmp_path):
 def test_suggestions_and_fields(pair):
     memory, sql = pair
     assert sql.fields() == memory.fields()
-    assert set(sql.suggestions("status")) == set(memory.suggestions("status"))
+    # Most common first, ties in order of first appearance: the order is the feature, so it is asserted.
+    statuses = [c["status"] for c in CONTACTS.values() if c.get("status") not in (None, "")]
+    by_count = sorted(dict.fromkeys(statuses), key=lambda v: (-statuses.count(v), statuses.index(v)))
+    assert sql.suggestions("status") == memory.suggestions("status") == by_count
+    assert sql.suggestions("status", 2) == memory.suggestions("status", 2) == by_count[:2]
     assert sql.suggestions("mrr") == [] and sql.suggestions("nope") == []
 
 
