@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a plain date; anything else a validated rule holds is ISO 8601
 
 _NEGATIVE = {"not_equals": "equals", "not_contains": "contains", "not_in": "in"}

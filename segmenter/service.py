@@ -9,12 +9,11 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import csv_export, csv_import, settings, store
+from . import csv_export, csv_import, reference, settings, store
 from .backend import Backend, make_backend
 from .contacts import check_records, known_types, plain_values
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
 from .fields import CORE_COLUMNS, Catalogue
-from . import reference
 from .rules import Rules, validate_name, validate_rules
 from .snapshot import Snapshot
 from .values import UTC, format_datetime
