@@ -66,6 +66,7 @@ class Segment(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(200))
     updated_by: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1", default=1)
 
 
 class ContactChange(Base):

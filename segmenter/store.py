@@ -12,14 +12,16 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, false, func, insert, select,
+                        text, update)
 
-from .errors import SegmenterError, SegmentNotFound
+from .errors import SegmentConflict, SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field
 from .models import ContactChange, CustomField, Segment, contacts_table, custom_column
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_MS = 30_000
+MAX_INT32 = 2**31 - 1
 
 
 def _py_lower(value):
@@ -247,7 +249,7 @@ def prune_changes(conn: Connection, keep: int = 100_000) -> None:
 # ---- segments --------------------------------------------------------------------------------------------------
 
 _SEGMENT_COLS = (Segment.id, Segment.name, Segment.rules, Segment.created_at, Segment.updated_at,
-                 Segment.created_by, Segment.updated_by)
+                 Segment.created_by, Segment.updated_by, Segment.version)
 
 
 def list_segments(conn: Connection) -> list[dict]:
@@ -263,19 +265,49 @@ def get_segment(conn: Connection, segment_id: int) -> dict:
 
 def insert_segment(conn: Connection, name: str, rules: list, user: str | None, now: dt.datetime) -> int:
     return conn.execute(insert(Segment).values(name=name, rules=rules, created_at=now, updated_at=now,
-                                               created_by=user, updated_by=user).returning(Segment.id)).scalar_one()
+                                               created_by=user, updated_by=user, version=1)
+                        .returning(Segment.id)).scalar_one()
 
 
-def update_segment(conn: Connection, segment_id: int, changes: dict, user: str | None, now: dt.datetime) -> None:
-    result = conn.execute(update(Segment).where(Segment.id == segment_id)
-                          .values(**changes, updated_at=now, updated_by=user))
-    if result.rowcount == 0:
-        raise SegmentNotFound(segment_id)
+def _missed(conn: Connection, segment_id: int, expected_version: int | None) -> SegmenterError:
+    """Why a guarded write touched no row: the segment is gone, or it is at another version than expected."""
+    row = conn.execute(select(Segment.version, Segment.updated_by, Segment.updated_at)
+                       .where(Segment.id == segment_id)).first()
+    if row is None:
+        return SegmentNotFound(segment_id)
+    from .values import format_datetime
+    return SegmentConflict(segment_id, row.version, row.updated_by,
+                           format_datetime(row.updated_at) if row.updated_at else None)
 
 
-def delete_segment(conn: Connection, segment_id: int) -> None:
-    if conn.execute(delete(Segment).where(Segment.id == segment_id)).rowcount == 0:
-        raise SegmentNotFound(segment_id)
+def _guarded(stmt, segment_id: int, expected_version: int | None):
+    stmt = stmt.where(Segment.id == segment_id)
+    if expected_version is None:
+        return stmt
+    if expected_version > MAX_INT32:  # no stored version is that high (and PostgreSQL would refuse the parameter)
+        return stmt.where(false())
+    return stmt.where(Segment.version == expected_version)
+
+
+def update_segment(conn: Connection, segment_id: int, changes: dict, user: str | None, now: dt.datetime,
+                   expected_version: int | None = None) -> None:
+    """Apply ``changes`` (name and/or rules) and add one to the version, in one statement: when
+    ``expected_version`` is given and the stored version differs, nothing changes and SegmentConflict says why."""
+    stmt = _guarded(update(Segment), segment_id, expected_version).values(
+        **changes, updated_at=now, updated_by=user, version=Segment.version + 1)
+    if conn.execute(stmt).rowcount == 0:
+        raise _missed(conn, segment_id, expected_version)
+
+
+def check_version(conn: Connection, segment_id: int, expected_version: int | None) -> None:
+    """SegmentNotFound or SegmentConflict unless the segment exists (at ``expected_version`` when given)."""
+    if conn.execute(_guarded(select(Segment.id), segment_id, expected_version)).first() is None:
+        raise _missed(conn, segment_id, expected_version)
+
+
+def delete_segment(conn: Connection, segment_id: int, expected_version: int | None = None) -> None:
+    if conn.execute(_guarded(delete(Segment), segment_id, expected_version)).rowcount == 0:
+        raise _missed(conn, segment_id, expected_version)
 
 
 def check_url(url: str) -> None:
