@@ -14,6 +14,7 @@ from . import store
 from .errors import SegmenterError
 from .evaluate import MemoryBackend
 from .fields import Catalogue
+from .order import Order
 from .rules import Rules
 from .snapshot import Snapshot
 from .sql import SqlBackend
@@ -34,10 +35,16 @@ class Backend(Protocol):
 
     def funnel(self, rules: Rules, now: dt.datetime) -> list[int]: ...
 
-    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]: ...
+    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int, *,
+             order: Order | None = None) -> list[dict]:
+        """Rows ``offset`` .. ``offset + limit`` of the whole matching result in ``order`` (None: id order; SPEC §3
+        *Order*: empty values last, ties by id ascending)."""
+        ...
 
-    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000) -> Iterator[pd.DataFrame]:
-        """The matching contacts as DataFrames of at most ``batch`` rows, in id order; at least one (maybe empty)."""
+    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000, *,
+               order: Order | None = None) -> Iterator[pd.DataFrame]:
+        """The matching contacts as DataFrames of at most ``batch`` rows, in ``order`` (None: id order); at least one
+        (maybe empty)."""
         ...
 
     def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]: ...
@@ -90,11 +97,13 @@ class AutoBackend:
     def funnel(self, rules: Rules, now: dt.datetime) -> list[int]:
         return self.current().funnel(rules, now)
 
-    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]:
-        return self.current().page(rules, now, limit, offset)
+    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int, *,
+             order: Order | None = None) -> list[dict]:
+        return self.current().page(rules, now, limit, offset, order=order)
 
-    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000) -> Iterator[pd.DataFrame]:
-        return self.current().frames(rules, now, batch)
+    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000, *,
+               order: Order | None = None) -> Iterator[pd.DataFrame]:
+        return self.current().frames(rules, now, batch, order=order)
 
     def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]:
         return self.current().breakdown(rules, now, field, limit)

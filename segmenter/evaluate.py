@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .operators import BoolPred, EmptyPred, RangePred, TextKind, TextPred
+from .order import Order, memory_order
 from .rules import Condition, Group, Node, Rules
 from .snapshot import NAT, BoolColumn, DatetimeColumn, Snapshot, TextColumn, to_micros
 
@@ -206,16 +207,19 @@ class MemoryBackend:
             self.snapshot.refresh()
             return funnel(rules, self.snapshot, now, self.cache)
 
-    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]:
+    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int, *,
+             order: Order | None = None) -> list[dict]:
+        """Rows ``offset`` .. ``offset + limit`` of the whole matching result in ``order`` (None: id order)."""
         with self.snapshot.lock:
-            positions = self.positions(rules, now)
+            positions = memory_order(order, self.snapshot, self.positions(rules, now))
             end = None if limit is None else offset + limit
             return self.snapshot.records(positions[offset:end])
 
-    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000):
-        """The matching contacts as DataFrames of at most ``batch`` rows, in id order; at least one (maybe empty)."""
+    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000, *, order: Order | None = None):
+        """The matching contacts as DataFrames of at most ``batch`` rows, in ``order`` (None: id order); at least one
+        (maybe empty)."""
         with self.snapshot.lock:
-            ids = self.snapshot.ids[self.positions(rules, now)]
+            ids = self.snapshot.ids[memory_order(order, self.snapshot, self.positions(rules, now))]
             if len(ids) == 0:
                 yield self.snapshot.frame(np.empty(0, dtype=np.int64))  # the columns, typed, for an empty result
                 return

@@ -30,6 +30,7 @@ from . import store
 from .fields import Catalogue
 from .models import UTCDateTime
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT, BoolPred, EmptyPred, Pred, RangePred, TextPred
+from .order import Order, sql_order
 from .rules import Condition, Group, Node, Rules
 
 # ICU's root-locale lower() is Python's str.lower for the cases the libc one gets wrong ('İ' → 'i̇', final sigma).
@@ -52,6 +53,13 @@ def lower_sql(column: ColumnElement, dialect: str, icu: bool) -> ColumnElement:
     if dialect == "postgresql" and icu:
         return func.lower(column.collate(ICU_COLLATION), type_=Text())
     return func.lower(column, type_=Text())
+
+
+def order_lower(column: ColumnElement, dialect: str, icu: bool) -> ColumnElement:
+    """``lower_sql`` for ORDER BY: compared by code point, as Python compares ``str`` (PostgreSQL's ICU or libc
+    collations would order by language rules; ``"C"`` on a UTF-8 database is code point order)."""
+    low = lower_sql(column, dialect, icu)
+    return low.collate("C") if dialect == "postgresql" else low
 
 
 def like_escape(value: str) -> str:
@@ -231,28 +239,31 @@ class SqlBackend:
             counts = [func.count().filter(and_(*exprs[:i + 1])) for i in range(len(exprs))]
             return [int(c) for c in conn.execute(select(*counts).select_from(compiler.table)).one()]
 
-    def _select(self, catalogue: Catalogue, table: Table, where: ColumnElement):
-        return select(*(table.c[f.name] for f in catalogue)).where(where).order_by(table.c.id)
+    def _select(self, catalogue: Catalogue, table: Table, where: ColumnElement, order: Order | None = None):
+        lower = lambda column: order_lower(column, self.dialect, bool(self._icu))  # noqa: E731
+        return select(*(table.c[f.name] for f in catalogue)).where(where).order_by(*sql_order(order, table, lower))
 
     def _records(self, catalogue: Catalogue, rows) -> list[dict]:
         types = [(f.name, f.type) for f in catalogue]
         return [{name: (int(v) if name == "id" else _read_back(t, v)) for (name, t), v in zip(types, row)}
                 for row in rows]
 
-    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int) -> list[dict]:
+    def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int, *,
+             order: Order | None = None) -> list[dict]:
         with self.engine.connect() as conn:
             catalogue, table, where = self.where(conn, rules, now)
-            stmt = self._select(catalogue, table, where).offset(offset or None)
+            stmt = self._select(catalogue, table, where, order).offset(offset or None)
             if limit is not None:
                 stmt = stmt.limit(limit)
             return self._records(catalogue, conn.execute(stmt))
 
-    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000) -> Iterator[pd.DataFrame]:
-        """The matching contacts as DataFrames of at most ``batch`` rows, in id order, read through a server-side
-        cursor (PostgreSQL) so an export never holds the whole result; always at least one (maybe empty) frame."""
+    def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000, *,
+               order: Order | None = None) -> Iterator[pd.DataFrame]:
+        """The matching contacts as DataFrames of at most ``batch`` rows, in ``order`` (None: id order), read through
+        a server-side cursor (PostgreSQL) so an export never holds the whole result; always at least one frame."""
         with self.engine.connect() as conn:
             catalogue, table, where = self.where(conn, rules, now)
-            result = conn.execution_options(yield_per=batch).execute(self._select(catalogue, table, where))
+            result = conn.execution_options(yield_per=batch).execute(self._select(catalogue, table, where, order))
             sent = False
             for part in result.partitions():
                 sent = True
