@@ -10,12 +10,20 @@ __version__ = "0.2.0"  # the one place the version is written (pyproject.toml re
 
 import threading
 
-from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
+from .errors import (
+    ContactError,
+    PermissionDenied,
+    RuleError,
+    SegmentConflict,
+    SegmenterError,
+    SegmentInUse,
+    SegmentNotFound,
+)
 from .service import ImportReport, Segmenter
 from .settings import load as load_settings
 
 __all__ = ["connect", "Segmenter", "ImportReport", "SegmenterError", "RuleError", "SegmentNotFound", "ContactError",
-           "list_segments", "create_segment", "get_segment_contacts"]
+           "SegmentConflict", "SegmentInUse", "PermissionDenied", "list_segments", "create_segment", "get_segment_contacts"]
 
 _default: dict[str, Segmenter] = {}
 _default_lock = threading.Lock()
@@ -46,6 +54,8 @@ def create_segment(name: str, rules: list) -> dict:
     return _default_segmenter().create_segment(name, rules)
 
 
-def get_segment_contacts(segment_id: int, *, limit: int | None = None, offset: int = 0) -> list[dict]:
-    """The contacts of a saved segment on the default database, as of now, ordered by id."""
-    return _default_segmenter().get_segment_contacts(segment_id, limit=limit, offset=offset)
+def get_segment_contacts(segment_id: int, *, limit: int | None = None, offset: int = 0, order_by: str | None = None,
+                         descending: bool = False) -> list[dict]:
+    """The contacts of a saved segment on the default database, as of now, ordered by id or ``order_by``."""
+    return _default_segmenter().get_segment_contacts(segment_id, limit=limit, offset=offset, order_by=order_by,
+                                                     descending=descending)

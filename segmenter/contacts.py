@@ -92,9 +92,13 @@ def coerce(field_type: str, value: Any) -> Any:
             raise ValueError(f"expects text, got {value!r}")
         return value if value != "" else None  # kept as given (CSV import trims its cells)
     try:
-        return _COERCE[field_type](value)
+        coerced = _COERCE[field_type](value)
     except ValueError:
         raise ValueError(f"expects a {field_type}, got {value!r}") from None
+    if isinstance(coerced, int) and not isinstance(coerced, bool) and abs(coerced) > MAX_EXACT_INT:
+        raise ValueError(f"got {value!r}, an integer beyond ±2^53: numbers are stored as 64-bit floats and it would "
+                         f"lose digits; give it as text (a string) in a text field instead")
+    return coerced
 
 
 def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:

@@ -9,11 +9,13 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import csv_export, csv_import, reference, settings, store
+from . import csv_export, csv_import, erase, reference, settings, store
 from .backend import Backend, make_backend
+from .contact_frames import frame_records, without_missing
 from .contacts import check_records, known_types, plain_values
 from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
 from .fields import CORE_COLUMNS, Catalogue
+from .order import Order, check_columns
 from .rules import Rules, validate_name, validate_rules
 from .snapshot import Snapshot
 from .values import UTC, format_datetime
@@ -113,15 +115,25 @@ class Segmenter:
         counts = self.backend.funnel(checked, _now())
         return [{"position": n.position, "rule": describe([n.raw]), "count": c} for n, c in zip(checked.nodes, counts)]
 
-    def match(self, rules: Any) -> pd.DataFrame:
-        """The matching contacts as a DataFrame (core columns, then custom fields), ordered by id."""
-        checked = self.validate(rules)
-        return pd.concat(list(self.backend.frames(checked, _now())), ignore_index=True)
+    def order(self, order_by: Any = None, descending: Any = False) -> Order | None:
+        """The checked order (None: by id); an unknown field is a RuleError naming the valid fields."""
+        return Order.check(order_by, descending, self.catalogue())
 
-    def contacts(self, rules: Any, *, limit: int | None = None, offset: int = 0) -> list[dict]:
-        """A page of the contacts matching the rules, JSON-ready, ordered by id."""
+    def match(self, rules: Any, *, order_by: str | None = None, descending: bool = False) -> pd.DataFrame:
+        """The matching contacts as a DataFrame (core columns, then custom fields), ordered by id or ``order_by``.
+        Columns are typed: text as ``string``, numbers ``float64``, datetimes tz-aware UTC, booleans ``boolean``."""
+        checked = self.validate(rules)
+        order = self.order(order_by, descending)
+        return pd.concat(list(self.backend.frames(checked, _now(), order=order)), ignore_index=True)
+
+    def contacts(self, rules: Any, *, limit: int | None = None, offset: int = 0, order_by: str | None = None,
+                 descending: bool = False) -> list[dict]:
+        """A page of the contacts matching the rules, JSON-ready, ordered by id or ``order_by``: the whole result is
+        sorted before ``limit``/``offset`` (SPEC §3 Order)."""
         limit, offset = _check_page(limit, offset)
-        return [_json_ready(r) for r in self.backend.page(self.validate(rules), _now(), limit, offset)]
+        checked = self.validate(rules)
+        order = self.order(order_by, descending)
+        return [_json_ready(r) for r in self.backend.page(checked, _now(), limit, offset, order=order)]
 
     def explain(self, rules: Any, email: str) -> dict:
         """Why a contact is in or out: each top-level rule with whether this contact passes it."""
@@ -151,13 +163,18 @@ class Segmenter:
 
     # ---- segments ----
     def _segment_out(self, seg: dict, now: dt.datetime | None = None) -> dict:
+        """A stored segment as every read shows it; one that can no longer be evaluated (a field it names was
+        removed) is shown with ``contacts_count`` None and ``error`` saying why, never raised from a list."""
+        out: dict[str, Any] = {"id": seg["id"], "name": seg["name"], "rules": seg["rules"]}
         try:
-            count = self.backend.count(self.validate(seg["rules"]), now or _now())
-        except RuleError:  # a field it names was removed by hand: show the segment, count nothing
-            count = None
-        return {"id": seg["id"], "name": seg["name"], "rules": seg["rules"], "contacts_count": count,
-                "created_at": format_datetime(seg["created_at"]), "updated_at": format_datetime(seg["updated_at"]),
-                "created_by": seg["created_by"], "updated_by": seg["updated_by"]}
+            out["contacts_count"] = self.backend.count(self.validate(seg["rules"]), now or _now())
+        except RuleError as exc:
+            out["contacts_count"] = None
+            out["error"] = str(exc)
+        out.update({"version": seg["version"],
+                    "created_at": format_datetime(seg["created_at"]), "updated_at": format_datetime(seg["updated_at"]),
+                    "created_by": seg["created_by"], "updated_by": seg["updated_by"]})
+        return out
 
     def list_segments(self) -> list[dict]:
         with self.engine.connect() as conn:
@@ -170,7 +187,7 @@ class Segmenter:
             return self._segment_out(store.get_segment(conn, _segment_id(segment_id)))
 
     def create_segment(self, name: str, rules: Any, *, user: str | None = None) -> dict:
-        """Save a segment; ``user`` (else the connection's identity) is recorded as its creator."""
+        """Save a segment (at version 1); ``user`` (else the connection's identity) is recorded as its creator."""
         name = validate_name(name)
         checked = self.validate(rules)
         with store.writing(self.engine) as conn:
@@ -178,8 +195,11 @@ class Segmenter:
         return self.get_segment(new_id)
 
     def update_segment(self, segment_id: int, *, name: str | None = None, rules: Any = None,
-                       user: str | None = None) -> dict:
+                       expected_version: int | None = None, user: str | None = None) -> dict:
+        """Change the name and/or rules; each such change adds one to ``version``. With ``expected_version``, a
+        segment at another version is left alone and ``SegmentConflict`` names its version and last changer."""
         segment_id = _segment_id(segment_id)
+        expected_version = _version(expected_version)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = validate_name(name)
@@ -187,14 +207,16 @@ class Segmenter:
             changes["rules"] = self.validate(rules).canonical
         with store.writing(self.engine) as conn:
             if changes:
-                store.update_segment(conn, segment_id, changes, user or self.user, _now())
-            else:
-                store.get_segment(conn, segment_id)
+                store.update_segment(conn, segment_id, changes, user or self.user, _now(), expected_version)
+            else:  # nothing to change: the version stays, but a stale or unknown one is still said
+                store.check_version(conn, segment_id, expected_version)
         return self.get_segment(segment_id)
 
-    def delete_segment(self, segment_id: int) -> None:
+    def delete_segment(self, segment_id: int, *, expected_version: int | None = None) -> None:
+        """Delete a segment; with ``expected_version``, only if it is still at that version (else SegmentConflict)."""
+        segment_id, expected_version = _segment_id(segment_id), _version(expected_version)
         with store.writing(self.engine) as conn:
-            store.delete_segment(conn, _segment_id(segment_id))
+            store.delete_segment(conn, segment_id, expected_version)
 
     def _rules_of(self, segment_id_or_rules: Any) -> Rules:
         if isinstance(segment_id_or_rules, (list, tuple, Rules)):
@@ -202,26 +224,44 @@ class Segmenter:
         with self.engine.connect() as conn:
             return self.validate(store.get_segment(conn, _segment_id(segment_id_or_rules))["rules"])
 
-    def get_segment_contacts(self, segment_id: int, *, limit: int | None = None, offset: int = 0) -> list[dict]:
-        return self.contacts(self._rules_of(_segment_id(segment_id)), limit=limit, offset=offset)
+    def get_segment_contacts(self, segment_id: int, *, limit: int | None = None, offset: int = 0,
+                             order_by: str | None = None, descending: bool = False) -> list[dict]:
+        """A page of a saved segment's contacts as of now, ordered by id or by ``order_by`` (SPEC §3 Order)."""
+        return self.contacts(self._rules_of(_segment_id(segment_id)), limit=limit, offset=offset,
+                             order_by=order_by, descending=descending)
 
-    def export_csv(self, segment_id_or_rules: Any, dest: Any) -> int:
-        """Write the matching contacts to ``dest`` (a path or a text file object) as CSV; returns rows written."""
-        return csv_export.write_csv(dest, self.export_columns(), self.export_frames(segment_id_or_rules))
+    def export_csv(self, segment_id_or_rules: Any, dest: Any, *, columns: list[str] | None = None,
+                   order_by: str | None = None, descending: bool = False) -> int:
+        """Write the matching contacts to ``dest`` (a path or a file object) as CSV; returns rows written.
+        ``columns``: exactly these, in this order (default: core fields, then custom fields)."""
+        names = self.export_columns(columns)
+        frames = self.export_frames(segment_id_or_rules, order_by=order_by, descending=descending)
+        return csv_export.write_csv(dest, names, frames)
 
-    def export_columns(self) -> list[str]:
-        return CORE_COLUMNS + [f.name for f in self.catalogue().custom]
+    def export_columns(self, columns: Any = None) -> list[str]:
+        """The CSV columns: ``columns`` checked against the fields (an unknown or repeated name is a RuleError
+        naming the valid fields), else ``id,email,name,company,status,created_at`` then the custom fields."""
+        default = CORE_COLUMNS + [f.name for f in self.catalogue().custom]
+        if columns is None:
+            return default
+        return check_columns(columns, default)
 
-    def export_frames(self, segment_id_or_rules: Any, batch: int = 50_000):
+    def export_frames(self, segment_id_or_rules: Any, batch: int = 50_000, *, order_by: str | None = None,
+                      descending: bool = False):
         rules = self._rules_of(segment_id_or_rules)
-        return self.backend.frames(rules, _now(), batch)
+        order = self.order(order_by, descending)
+        return self.backend.frames(rules, _now(), batch, order=order)
 
     # ---- contacts ----
-    def add_contacts(self, records: Iterable[dict]) -> list[int]:
-        """Upsert by email; returns ids in input order. Any invalid record rejects the whole call."""
-        if isinstance(records, dict) or not isinstance(records, Iterable):
-            raise ContactError("records must be a list of dicts")
-        records = list(records)
+    def add_contacts(self, records: Iterable[dict] | pd.DataFrame) -> list[int]:
+        """Upsert by email; returns ids in input order. Any invalid record rejects the whole call.
+        ``records``: dicts, or a DataFrame (one row a record). NaN, NaT and pd.NA anywhere, and None in a DataFrame,
+        mean "not given": a known contact keeps its stored value. In a dict, None clears the field."""
+        if isinstance(records, pd.DataFrame):
+            records = frame_records(records)
+        elif isinstance(records, dict) or not isinstance(records, Iterable) or isinstance(records, (str, bytes)):
+            raise ContactError("records must be a list of dicts or a pandas DataFrame")
+        records = [without_missing(r) for r in records]
         catalogue = self.catalogue()
         checked, new_fields, problems = check_records(records, catalogue)
         if problems:
@@ -258,6 +298,12 @@ class Segmenter:
             if len(ids) > 50_000:
                 store.prune_changes(conn)
         return ids, len(new_emails)
+
+    def delete_contacts(self, emails_or_rules: Any) -> int:
+        """Erase contacts (SPEC §1): a list of emails, or rules (a list of rule dicts). One transaction; returns how
+        many were removed. Afterwards no evaluation sees them, and this database's snapshot cache file holds no copy
+        (it is removed and rewritten from the database on the next full load). An empty list erases nothing."""
+        return erase.delete_contacts(self, emails_or_rules)
 
     def load_demo(self, n: int = 20_000, *, seed: int = 7) -> int:
         """Fill the database with ``n`` deterministic demo contacts (upserted by email); returns how many."""
@@ -300,6 +346,17 @@ def _segment_id(value: Any) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         return _segment_id(int(value.strip()))
     raise SegmentNotFound(value)
+
+
+def _version(value: Any) -> int | None:
+    """``expected_version`` checked: None, or a whole number >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SegmenterError(f"expected_version must be a whole number >= 1, got {value!r}")
+    return value
 
 
 def _check_page(limit: Any, offset: Any) -> tuple[int | None, int]:
