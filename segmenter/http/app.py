@@ -12,6 +12,7 @@ from ..service import Segmenter
 from ..settings import load as load_settings
 from .auth import RequireKey
 from .errors import install_error_handlers
+from .limits import LimitBody
 from .routes import router
 from .schemas import error_responses
 
@@ -30,7 +31,8 @@ def create_app(seg_or_url: Segmenter | str | None = None, *, api_key: str | None
                   lifespan=_lifespan(seg, owned))
     app.state.segmenter = seg
     install_error_handlers(app)
-    if key:
+    app.add_middleware(LimitBody)
+    if key:  # added last, so it runs first: nothing about a request is looked at without the key
         app.add_middleware(RequireKey, key=key)
     app.include_router(router)
     return app

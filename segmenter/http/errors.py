@@ -12,11 +12,42 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import ContactError, RuleError, SegmenterError, SegmentNotFound
+from ..errors import (
+    ContactError,
+    PermissionDenied,
+    RuleError,
+    SegmentConflict,
+    SegmenterError,
+    SegmentInUse,
+    SegmentNotFound,
+)
 from ..rules import validate_name
 from ..service import Segmenter
 
 log = logging.getLogger("segmenter.http")
+
+
+# ---- the one table of statuses (SPEC §6); every route's SegmenterError goes through it ---------------------------
+
+# Most specific first: the first class the error is an instance of gives the status. 400 (malformed JSON or
+# parameters), 401 (the API key), 413 (body too large) and 503 (database down) come from the edge itself.
+STATUS_BY_ERROR: tuple[tuple[type[SegmenterError], int], ...] = (
+    (PermissionDenied, 403),
+    (SegmentNotFound, 404),
+    (SegmentInUse, 409),
+    (SegmentConflict, 412),
+    (RuleError, 422),
+    (ContactError, 422),
+    (SegmenterError, 400),
+)
+# A query, path or header value that does not parse is a 400 (malformed); a body is checked against the rules and
+# answers 422 like a RuleError.
+PARAMETER_LOCATIONS = ("query", "path", "header")
+
+
+def status_for(exc: SegmenterError) -> int:
+    """The HTTP status of a domain error, from ``STATUS_BY_ERROR``."""
+    return next(status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls))
 
 
 def error_response(status: int, problems: list[str] | str, headers: dict | None = None) -> JSONResponse:
@@ -78,6 +109,8 @@ def install_error_handlers(app: FastAPI) -> None:
             loc = bad_json[0].get("loc", ())
             at = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
             return error_response(400, f"malformed JSON body{at}: {reason}")
+        if all(e.get("loc", ("",))[0] in PARAMETER_LOCATIONS for e in errors):  # SPEC §6: malformed parameters
+            return error_response(400, [_validation_message(e) for e in errors])
         problems = []
         if any(e.get("loc", ("",))[0] == "body" and e.get("type") != "missing" for e in errors):
             expected = ("rules",) if request.url.path.endswith("/preview") else ("name", "rules")
@@ -85,18 +118,9 @@ def install_error_handlers(app: FastAPI) -> None:
             problems = await run_in_threadpool(_core_problems, seg, exc.body, expected)  # it reads the database
         return error_response(422, problems or [_validation_message(e) for e in errors])
 
-    @app.exception_handler(RuleError)
-    @app.exception_handler(ContactError)
-    async def invalid_data(request: Request, exc: RuleError | ContactError):
-        return error_response(422, exc.problems)
-
-    @app.exception_handler(SegmentNotFound)
-    async def not_found(request: Request, exc: SegmentNotFound):
-        return error_response(404, str(exc))
-
     @app.exception_handler(SegmenterError)
-    async def bad_request(request: Request, exc: SegmenterError):
-        return error_response(400, str(exc))
+    async def domain_error(request: Request, exc: SegmenterError):
+        return error_response(status_for(exc), getattr(exc, "problems", None) or str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -6,17 +6,19 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..csv_export import csv_batches
 from ..operators import operators_for
 from ..service import Segmenter
+from .etags import etag, expected_version
 from .schemas import (
     SEED_RULES,
     SEED_SEGMENT,
     ContactOut,
     CountOut,
+    DeletedOut,
     FieldOut,
     PreviewIn,
     SegmentIn,
@@ -52,22 +54,38 @@ def create_segment(seg: SegmenterDep,
 
 
 @router.get("/api/segments/contacts", response_model=list[ContactOut], tags=["segments"],
-            summary="The contacts of a saved segment, as of now, ordered by id (JSON or CSV)",
+            summary="The contacts of a saved segment, as of now, ordered by id or order_by (JSON or CSV)",
             responses={**error_responses(400, 404, 422), **_CSV_RESPONSE})
 def segment_contacts(seg: SegmenterDep,
                      segment_id: int = Query(description="The segment's id"),
                      limit: int | None = Query(None, ge=0, description="At most this many contacts"),
                      offset: int = Query(0, ge=0, description="Skip this many contacts first"),
-                     format: Literal["json", "csv"] = Query("json", description="csv streams a download")) -> Any:
+                     format: Literal["json", "csv"] = Query("json", description="csv streams a download"),
+                     order_by: str | None = Query(None, description="Sort the whole result by this field (empty "
+                                                  "values last, ties by id); default: id"),
+                     desc: bool = Query(False, description="With order_by: largest (or last) first"),
+                     columns: str | None = Query(None, description="Only these fields, in this order: a,b,c "
+                                                 "(default: core fields, then custom fields)")) -> Any:
+    names = seg.export_columns(columns) if columns is not None else None
     if format == "csv":
-        columns = seg.export_columns()
-        frames = seg.export_frames(segment_id)  # raises SegmentNotFound now, before the response starts
-        return StreamingResponse(csv_batches(columns, _page(frames, limit, offset)), media_type="text/csv",
+        # Checked now (unknown segment, field or column), before the response starts.
+        frames = seg.export_frames(segment_id, order_by=order_by, descending=desc)
+        return StreamingResponse(csv_batches(names or seg.export_columns(), _page(frames, limit, offset)),
+                                 media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})
+    contacts = seg.get_segment_contacts(segment_id, limit=limit, offset=offset, order_by=order_by, descending=desc)
     total = seg.get_segment(segment_id)["contacts_count"]
-    contacts = seg.get_segment_contacts(segment_id, limit=limit, offset=offset)
+    if names is not None:
+        contacts = [{k: c.get(k) for k in names} for c in contacts]
     # Already JSON-ready: skip re-validating a possibly large list against the response model.
     return JSONResponse(contacts, headers={"X-Total-Count": str(total)} if total is not None else None)
+
+
+@router.delete("/api/contacts", response_model=DeletedOut, responses=error_responses(400, 422), tags=["contacts"],
+               summary="Erase contacts by email (SPEC §1): gone from every later evaluation, cache and record")
+def delete_contacts(seg: SegmenterDep,
+                    email: list[str] = Query(description="An email to erase; repeat for several")) -> Any:
+    return {"deleted": seg.delete_contacts(email)}
 
 
 @router.post("/api/segments/preview", response_model=CountOut, responses=error_responses(400, 422),
@@ -77,24 +95,35 @@ def preview(seg: SegmenterDep,
     return {"contacts_count": seg.count(body.rules)}
 
 
-@router.get("/api/segments/{segment_id}", responses=error_responses(404, 422), tags=["segments"],
-            summary="One saved segment with its count as of now", response_model=SegmentOut,
+@router.get("/api/segments/{segment_id}", responses=error_responses(400, 404, 422), tags=["segments"],
+            summary="One saved segment with its count as of now (ETag: its version)", response_model=SegmentOut,
             response_model_exclude_unset=True)
-def get_segment(seg: SegmenterDep, segment_id: int) -> Any:
-    return seg.get_segment(segment_id)
+def get_segment(seg: SegmenterDep, segment_id: int, response: Response) -> Any:
+    found = seg.get_segment(segment_id)
+    response.headers["ETag"] = etag(found["version"])
+    return found
 
 
-@router.patch("/api/segments/{segment_id}", responses=error_responses(400, 404, 422), tags=["segments"],
-              summary="Rename a segment or change its rules", response_model=SegmentOut,
-              response_model_exclude_unset=True)
-def update_segment(seg: SegmenterDep, segment_id: int, body: SegmentPatch) -> Any:
-    return seg.update_segment(segment_id, name=body.name, rules=body.rules)
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='"N" (the ETag read) or *: anything else '
+                                                                     "answers 412")]
+
+
+@router.patch("/api/segments/{segment_id}", responses=error_responses(400, 404, 412, 422), tags=["segments"],
+              summary="Rename a segment or change its rules (If-Match: only from that version)",
+              response_model=SegmentOut, response_model_exclude_unset=True)
+def update_segment(seg: SegmenterDep, segment_id: int, body: SegmentPatch, response: Response,
+                   if_match: IfMatch = None) -> Any:
+    updated = seg.update_segment(segment_id, name=body.name, rules=body.rules,
+                                 expected_version=expected_version(if_match, segment_id))
+    response.headers["ETag"] = etag(updated["version"])
+    return updated
 
 
 @router.delete("/api/segments/{segment_id}", status_code=204, response_class=Response,
-               responses=error_responses(404, 422), tags=["segments"], summary="Delete a segment")
-def delete_segment(seg: SegmenterDep, segment_id: int) -> Response:
-    seg.delete_segment(segment_id)
+               responses=error_responses(400, 404, 409, 412, 422), tags=["segments"],
+               summary="Delete a segment (If-Match: only at that version)")
+def delete_segment(seg: SegmenterDep, segment_id: int, if_match: IfMatch = None) -> Response:
+    seg.delete_segment(segment_id, expected_version=expected_version(if_match, segment_id))
     return Response(status_code=204)
 
 

@@ -36,13 +36,17 @@ class PreviewIn(BaseModel):
 class SegmentOut(BaseModel):
     """A saved segment with its count as of this read (null when its rules name a field that no longer exists)."""
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"id": 3, "name": "Active Enterprise", "rules": SEED_RULES, "contacts_count": 142,
+        {"id": 3, "name": "Active Enterprise", "rules": SEED_RULES, "contacts_count": 142, "version": 1,
          "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z",
          "created_by": None, "updated_by": None}]})
     id: int
     name: str
     rules: RulesModel
     contacts_count: int | None
+    error: str | None = Field(None, description="Only when the segment can no longer be evaluated: why (e.g. a field "
+                                                "its rules name was removed).")
+    version: int | None = Field(None, description="1 when created, one more on every change of name or rules; also "
+                                                  "the ETag of GET /api/segments/{id}.")
     created_at: str | None = None
     updated_at: str | None = None
     created_by: str | None = None
@@ -60,6 +64,11 @@ class ContactOut(BaseModel):
     company: str | None = None
     status: str | None = None
     created_at: str | None = None
+
+
+class DeletedOut(BaseModel):
+    """How many contacts were erased."""
+    deleted: int
 
 
 class CountOut(BaseModel):
