@@ -61,7 +61,9 @@ def segment_card(s: dict) -> None:
         text.caption(f"Last changed {fmt.when(s['updated_at'])}{by} · created {fmt.when(s['created_at'])}")
         number.metric("Contacts", fmt.count(s["contacts_count"]))
         if s["contacts_count"] is None:
-            st.warning("Its rules name a field that no longer exists; open it in Build to paste corrected rules.")
+            why = f" ({fmt.md(s['error'])})" if s.get("error") else ""
+            st.warning(f"It cannot be evaluated: its rules name a field that no longer exists{why}; open it in Build "
+                       "to paste corrected rules.")
         open_, copy, rename, delete = st.columns(4)
         if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
             st.session_state[state.QUERY_APPLIED] = None  # open the saved version even if this one is being edited

@@ -1,4 +1,4 @@
-"""The command line (SPEC §5): ``python -m segmenter demo | import | segments | export | serve``.
+"""The command line (SPEC §5): ``python -m segmenter demo | forget | import | segments | export | serve``.
 A thin adapter over the Segmenter class; errors print one line to stderr and exit non-zero."""
 from __future__ import annotations
 
@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", parents=[common], help="write a segment's contacts to a CSV file")
     export.add_argument("segment_id", metavar="SEGMENT_ID")
     export.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="where to write ('-' for stdout)")
+    export.add_argument("--order-by", metavar="FIELD", help="sort the whole export by this field (empty values last, "
+                                                            "ties by id; default: id)")
+    export.add_argument("--desc", action="store_true", help="with --order-by: largest (or last) first")
+    export.add_argument("--columns", metavar="A,B,C",
+                        help="exactly these fields, in this order (default: core fields, then custom fields)")
+
+    forget = commands.add_parser("forget", parents=[common],
+                                 help="erase contacts by email (SPEC §1): gone from every later evaluation")
+    forget.add_argument("emails", nargs="+", metavar="EMAIL")
 
     serve = commands.add_parser("serve", parents=[common], help="run the HTTP API (see docs/api.md)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -98,18 +107,32 @@ def cmd_segments(args) -> int:
     widths = [max(len(r[i]) for r in rows + [("id", "name", "count")]) for i in range(3)]
     for r in [("id", "name", "count")] + rows:
         print(f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}".rstrip())
+    for s in segments:
+        if s.get("error"):  # listed, never fatal (SPEC §3): say why it has no count
+            print(f"segment {s['id']} cannot be evaluated: {s['error']}")
     return 0
 
 
 def cmd_export(args) -> int:
     with _connect(args) as seg:
-        frames = seg.export_frames(args.segment_id)  # an unknown segment fails here, before a file is created
+        # An unknown segment, field or column fails here, before a file is created.
+        columns = seg.export_columns(args.columns) if args.columns is not None else seg.export_columns()
+        frames = seg.export_frames(args.segment_id, order_by=args.order_by, descending=args.desc)
         from . import csv_export
         if args.output == "-":
-            csv_export.write_csv(sys.stdout, seg.export_columns(), frames)
+            csv_export.write_csv(sys.stdout, columns, frames)
             return 0
-        rows = csv_export.write_csv(args.output, seg.export_columns(), frames)
+        rows = csv_export.write_csv(args.output, columns, frames)
     print(f"wrote {rows:,} contacts to {args.output}")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    with _connect(args) as seg:
+        removed = seg.delete_contacts(args.emails)
+    asked = len({e.strip().lower() for e in args.emails})
+    missing = f" ({asked - removed:,} of the {asked:,} emails matched no contact)" if removed < asked else ""
+    print(f"erased {removed:,} contact{'s' if removed != 1 else ''}{missing}")
     return 0
 
 
@@ -144,7 +167,7 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "segments": cmd_segments, "export": cmd_export,
-            "serve": cmd_serve}
+            "forget": cmd_forget, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:
