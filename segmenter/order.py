@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Table, case, literal
+from sqlalchemy import ColumnElement, Table, case, func, literal
 
 from .errors import RuleError, SegmenterError
 from .fields import Catalogue
@@ -125,7 +125,7 @@ def sql_order(order: Order | None, table: Table, lower) -> list[ColumnElement]:
     column = table.c[order.field]
     if order.field_type == TEXT:
         empty = case((column.is_(None), 1), (column == literal("", column.type), 1), else_=0)
-        key = lower(column)
+        key = lower(func.nullif(column, literal("", column.type)))  # every empty value the same NULL: ties by id
     else:
         empty = case((column.is_(None), 1), else_=0)
         key = column
