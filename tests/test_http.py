@@ -228,17 +228,18 @@ def test_missing_body_and_wrong_content_type(api):
 
 
 @pytest.mark.parametrize("params, status, fragment", [
-    ({}, 422, "query parameter 'segment_id' is required"),
-    ({"segment_id": "abc"}, 422, "query parameter 'segment_id' must be a whole number, got 'abc'"),
-    ({"segment_id": "1.5"}, 422, "must be a whole number"),
+    ({}, 400, "query parameter 'segment_id' is required"),
+    ({"segment_id": "abc"}, 400, "query parameter 'segment_id' must be a whole number, got 'abc'"),
+    ({"segment_id": "1.5"}, 400, "must be a whole number"),
     ({"segment_id": 424242}, 404, "segment 424242 not found"),
     ({"segment_id": 0}, 404, "segment 0 not found"),
     ({"segment_id": 10**30}, 404, "not found"),
-    ({"segment_id": 1, "limit": -1}, 422, "query parameter 'limit'"),
-    ({"segment_id": 1, "offset": "x"}, 422, "query parameter 'offset' must be a whole number"),
-    ({"segment_id": 1, "format": "xml"}, 422, "query parameter 'format'"),
+    ({"segment_id": 1, "limit": -1}, 400, "query parameter 'limit'"),
+    ({"segment_id": 1, "offset": "x"}, 400, "query parameter 'offset' must be a whole number"),
+    ({"segment_id": 1, "format": "xml"}, 400, "query parameter 'format'"),
 ])
 def test_contacts_endpoint_bad_parameters(api, params, status, fragment):
+    """SPEC §6: a parameter that does not parse is a 400 (malformed); an unknown segment a 404."""
     api.post("/api/segments", json=SEED)
     assert_error(api.get("/api/segments/contacts", params=params), status, fragment)
 
@@ -247,7 +248,7 @@ def test_contacts_endpoint_bad_parameters(api, params, status, fragment):
 def test_unknown_or_non_numeric_segment_paths(api, method):
     body = {"json": {"name": "x"}} if method == "PATCH" else {}
     assert_error(api.request(method, "/api/segments/77", **body), 404, "segment 77 not found")
-    assert_error(api.request(method, "/api/segments/seven", **body), 422, "path parameter 'segment_id'")
+    assert_error(api.request(method, "/api/segments/seven", **body), 400, "path parameter 'segment_id'")
 
 
 def test_unknown_paths_and_methods_answer_json(api):
