@@ -91,3 +91,20 @@ def test_a_broken_segment_is_listed_with_an_error_not_a_500(api, seg, sqlite_url
     (only,) = listed.json()
     assert only["contacts_count"] is None and "unknown field 'plan'" in only["error"]
     assert_error(api.get("/api/segments/contacts", params={"segment_id": seg_id}), 422, "unknown field 'plan'")
+
+
+def test_a_body_over_2_mb_is_refused_with_413_before_parsing(api):
+    big = b'{"name": "x", "rules": [' + b" " * (2 * 1024 * 1024) + b"]}"
+    assert_error(api.post("/api/segments", content=big, headers={"Content-Type": "application/json"}), 413,
+                 "over 2 MB")
+
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"name": "x", "rules": ['
+        for _ in range(40):
+            yield b" " * 65_536
+        yield b"]}"
+    assert_error(api.post("/api/segments", content=chunks(), headers={"Content-Type": "application/json"}), 413)
+    small = api.post("/api/segments", content=(c for c in [b'{"name": "x", ', b'"rules": []}']),
+                     headers={"Content-Type": "application/json"})
+    assert small.status_code == 201, small.text
+    assert api.get("/api/segments").json()[0]["name"] == "x"
