@@ -35,7 +35,11 @@ CORE_NAMES = frozenset(f.name for f in CORE_FIELDS)
 CORE_COLUMNS = [f.name for f in CORE_FIELDS]  # the export's first columns, in this order
 CORE_TYPES = {f.name: f.type for f in CORE_FIELDS if f.name != "id"}  # what a record or CSV column may set
 # Names a custom field may not take: the core fields and the store's own bookkeeping.
-RESERVED_NAMES = CORE_NAMES | {"contacts_count", "rowid", "oid"}
+# SPEC §1 *Keys and values*: names the databases keep for themselves (SQLite's rowid aliases, PostgreSQL's system
+# columns) and names the product uses (segment output keys, the §9 pseudo-fields).
+DATABASE_NAMES = frozenset({"rowid", "_rowid_", "oid", "xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
+PRODUCT_NAMES = frozenset({"contacts_count", "segment", "sample"})
+RESERVED_NAMES = CORE_NAMES | DATABASE_NAMES | PRODUCT_NAMES
 
 
 class Catalogue:

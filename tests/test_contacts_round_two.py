@@ -159,3 +159,10 @@ def test_rule_problems_are_capped_at_20_then_one_counting_line(seg):
     with pytest.raises(RuleError) as exactly:
         seg.count(rules[:20])
     assert len(exactly.value.problems) == 20
+
+
+@pytest.mark.parametrize("key", ["segment", "sample", "contacts_count", "xmin", "ctid", "rowid", "tableoid"])
+def test_a_name_reserved_by_the_database_or_the_product_is_an_error_naming_it(seg, key):
+    with pytest.raises(ContactError, match=f"'{key}' is a reserved field name"):
+        seg.add_contacts([{"email": "a@x.io", key: "x"}])
+    assert seg.total_contacts() == 0 and key not in [f["name"] for f in seg.fields()]
