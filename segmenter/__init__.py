@@ -23,7 +23,8 @@ from .service import ImportReport, Segmenter
 from .settings import load as load_settings
 
 __all__ = ["connect", "Segmenter", "ImportReport", "SegmenterError", "RuleError", "SegmentNotFound", "ContactError",
-           "SegmentConflict", "SegmentInUse", "PermissionDenied", "list_segments", "create_segment", "get_segment_contacts"]
+           "SegmentConflict", "SegmentInUse", "PermissionDenied", "list_segments", "create_segment",
+           "get_segment_contacts"]
 
 _default: dict[str, Segmenter] = {}
 _default_lock = threading.Lock()

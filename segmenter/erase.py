@@ -27,7 +27,7 @@ def _is_rules(values: list) -> bool:
     return bool(values) and all(isinstance(v, dict) for v in values)
 
 
-def delete_contacts(seg: "Segmenter", emails_or_rules: Any) -> int:
+def delete_contacts(seg: Segmenter, emails_or_rules: Any) -> int:
     """Erase by a list of emails (or one email) or by rules; returns how many contacts were removed."""
     if isinstance(emails_or_rules, str):
         emails_or_rules = [emails_or_rules]
@@ -41,7 +41,7 @@ def delete_contacts(seg: "Segmenter", emails_or_rules: Any) -> int:
     if _is_rules(emails_or_rules):
         rules = seg.validate(emails_or_rules)
         with store.writing(seg.engine) as conn:
-            removed = _delete_by_rules(conn, rules, dt.datetime.now(dt.timezone.utc))
+            removed = _delete_by_rules(conn, rules, dt.datetime.now(dt.UTC))
     else:
         emails = _emails(emails_or_rules)
         with store.writing(seg.engine) as conn:
@@ -75,7 +75,7 @@ def _delete_by_rules(conn: Connection, rules, now: dt.datetime) -> int:
     return conn.execute(delete(table).where(where)).rowcount
 
 
-def forget_copies(seg: "Segmenter") -> None:
+def forget_copies(seg: Segmenter) -> None:
     """After an erasure: drop the snapshot cache file (the next full load writes it again from the database) and this
     process's in-memory copy (its text dictionaries would still hold the erased values); on SQLite, checkpoint the
     WAL so the write-ahead log holds no copy of the erased rows' pages either."""

@@ -30,14 +30,15 @@ class Order:
     descending: bool = False
 
     @classmethod
-    def check(cls, order_by: Any, descending: Any, catalogue: Catalogue) -> "Order | None":
+    def check(cls, order_by: Any, descending: Any, catalogue: Catalogue) -> Order | None:
         """The order asked for, checked against the fields; None means by id ascending (the default)."""
         descending = parse_descending(descending)
         if order_by is None or (isinstance(order_by, str) and order_by.strip() == "" and not descending):
             return None
         field = catalogue.get(order_by.strip()) if isinstance(order_by, str) else None
         if field is None:
-            raise RuleError(f"cannot order by unknown field {order_by!r}; expected one of: {', '.join(catalogue.names)}")
+            raise RuleError(f"cannot order by unknown field {order_by!r}; "
+                            f"expected one of: {', '.join(catalogue.names)}")
         if field.name == "id" and not descending:
             return None
         return cls(field.name, field.type, descending)

@@ -12,8 +12,20 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, false, func, insert, select,
-                        text, update)
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from .errors import SegmentConflict, SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field

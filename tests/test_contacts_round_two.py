@@ -13,7 +13,7 @@ import segmenter
 from segmenter import ContactError, RuleError, snapshot_cache
 from segmenter.snapshot import Snapshot
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture(params=["memory", "sql"])

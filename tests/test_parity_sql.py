@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -17,6 +18,7 @@ from segmenter import store
 from segmenter.evaluate import MemoryBackend
 from segmenter.operators import operators_for
 from segmenter.reference import ReferenceBackend
+from segmenter.order import Order
 from segmenter.rules import validate_rules
 from segmenter.snapshot import Snapshot
 from segmenter.sql import SqlBackend
@@ -177,3 +179,46 @@ rule_sets = st.lists(st.lists(nodes(), max_size=3).filter(bool) | st.just([]), m
 @given(people=contacts(), rule_sets=rule_sets)
 def test_back_ends_return_the_oracles_ids(databases, people, rule_sets):
     check_back_ends(databases, people, rule_sets)
+
+
+# ---- order (SPEC §3 *Order*) -------------------------------------------------------------------------------------
+
+def _empty(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def expected_order(rows: list[dict], field: str, field_type: str, descending: bool) -> list[int]:
+    """SPEC §3 read in plain Python: filled values by lower() (text) or by value, ties by id ascending (a stable sort
+    of rows already in id order, reversed stably); then the empty ones, by id."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    filled = [r for r in rows if not _empty(r.get(field))]
+    empty = [r for r in rows if _empty(r.get(field))]
+
+    def key(r):
+        v = r[field]
+        return v.lower() if field_type == "text" else v
+
+    filled.sort(key=key, reverse=descending)  # Python's sort stays stable with reverse=True
+    return [r["id"] for r in filled + empty]
+
+
+@settings(max_examples=120, **PROPERTY)
+@given(people=contacts(), rules=st.lists(nodes(), max_size=2), field=st.sampled_from(sorted(FIELDS)),
+       descending=st.booleans(), limit=st.one_of(st.none(), st.integers(0, 6)), offset=st.integers(0, 4))
+def test_every_back_end_orders_the_whole_result_like_spec(databases, people, rules, field, descending, limit,
+                                                          offset):
+    """Which contacts: the oracle's; in what order: SPEC read in plain Python; then the page."""
+    rows = [{"id": next(_ids), **p} for p in people]
+    for db in databases:
+        db.refill(rows)
+    checked = validate_rules(rules, databases[0].back_ends["sql"].catalogue())
+    order = Order(field, FIELDS[field], descending)
+    matched = set(ReferenceBackend(rows).ids(rules, NOW))
+    expected = expected_order([r for r in rows if r["id"] in matched], field, FIELDS[field], descending)
+    end = None if limit is None else offset + limit
+    for db in databases:
+        for name, back_end in db.back_ends.items():
+            page = [r["id"] for r in back_end.page(checked, NOW, limit, offset, order=order)]
+            assert page == expected[offset:end], (name, db.name, field, descending, rules)
+            frames = list(back_end.frames(checked, NOW, 3, order=order))
+            assert [int(i) for f in frames for i in f["id"]] == expected, (name, db.name, "frames", field)

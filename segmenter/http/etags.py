@@ -1,5 +1,6 @@
-"""Segment versions as entity tags (SPEC §6): ``GET /api/segments/{id}`` sends ``ETag: "N"``; PATCH and DELETE take
-``If-Match`` — ``*`` or the current ``"N"``; a stale, weak, listed or malformed value answers 412 and changes nothing."""
+"""Segment versions as entity tags (SPEC §6): ``GET /api/segments/{id}`` sends ``ETag: "N"``; PATCH and DELETE
+take ``If-Match`` — ``*`` or the current ``"N"``; a stale, weak, listed or malformed value answers 412, changing
+nothing."""
 from __future__ import annotations
 
 from ..errors import SegmentConflict, SegmenterError
