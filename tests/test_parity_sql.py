@@ -17,8 +17,8 @@ from helpers import fresh_pg_database
 from segmenter import store
 from segmenter.evaluate import MemoryBackend
 from segmenter.operators import operators_for
-from segmenter.reference import ReferenceBackend
 from segmenter.order import Order
+from segmenter.reference import ReferenceBackend
 from segmenter.rules import validate_rules
 from segmenter.snapshot import Snapshot
 from segmenter.sql import SqlBackend
