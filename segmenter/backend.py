@@ -84,7 +84,7 @@ class AutoBackend:
         with self.sql.engine.connect() as conn:
             if snap.seq >= 0:
                 pending = store.change_watermark(conn) - snap.seq  # at most this many rows were added since
-                if snap.alive_count + pending <= self.limit:
+                if 0 <= pending and snap.alive_count + pending <= self.limit:  # < 0: the log was emptied
                     return False
             return store.count_contacts(conn) > self.limit
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from .fields import FIELD_NAME_RE, RESERVED_NAMES, Catalogue
+from .fields import MAX_NAME_BYTES, RESERVED_NAMES, Catalogue, valid_field_name
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 from .values import coerce_bool, coerce_datetime, coerce_number
 
@@ -32,17 +32,67 @@ def normalize_header(h: str) -> str:
     return re.sub(r"[\s_-]+", "", str(h).lower())
 
 
-def snake_case(h: str, position: int = 1) -> str:
-    """A custom field name for a header (``Phone 1`` → ``phone_1``); ``column_<position>`` when nothing is left."""
-    text = ascii_fold(str(h))
+def field_name_for(key: str) -> str:
+    """The field name a new key becomes (SPEC §1 *Keys and values*): snake_case that keeps Unicode letters
+    (``Phone 1`` → ``phone_1``, ``customerID`` → ``customer_id``, ``日本`` → ``日本``), ``f_`` before a leading digit,
+    cut to 63 bytes of UTF-8 at a character boundary; '' when the key has no letter or digit at all."""
+    text = unicodedata.normalize("NFC", str(key))
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-    if not name:
-        return f"column_{position}"
-    if name[0].isdigit():
-        name = "f_" + name
-    return name[:63].rstrip("_")
+    text = unicodedata.normalize("NFC", text.lower())
+    name = "".join(c if unicodedata.category(c)[0] in "LMN" else "_" for c in text)
+    name = re.sub(r"_+", "_", name).strip("_")
+    if name and unicodedata.category(name[0])[0] != "L":
+        name = "f_" + name.lstrip("_")
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        name = name[:-1]
+    return name.rstrip("_")
+
+
+def snake_case(h: str, position: int = 1) -> str:
+    """A custom field name for a CSV header: ``field_name_for``, or ``column_<position>`` when nothing is left."""
+    return field_name_for(h) or f"column_{position}"
+
+
+def match_key(key: str, by_key: dict[str, str]) -> str | None:
+    """The existing field a key means (``by_key`` from ``key_index``): by its exact name, by the header rule
+    (``E-mail`` → ``email``), or by its snake_case or ASCII spelling (``Straße`` → an existing ``strasse``)."""
+    for candidate in (key, normalize_header(key), normalize_header(field_name_for(key)),
+                      normalize_header(ascii_fold(key))):
+        name = by_key.get(candidate)
+        if name is not None:
+            return name
+    return None
+
+
+def key_index(names) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name in names:
+        index.setdefault(name, name)
+    for name in names:
+        index.setdefault(normalize_header(name), name)
+    return index
+
+
+def name_new_keys(keys: list[tuple[str, str]], what: str = "key") -> list[str]:
+    """Problems with the names new keys become — (key as the user wrote it, name) pairs: a name that is not valid
+    or is reserved, and two different keys that become the same name (never merged). One implementation for
+    ``add_contacts`` and CSV import."""
+    problems: list[str] = []
+    first: dict[str, str] = {}
+    for key, name in keys:
+        if not name:
+            problems.append(f"{what} {key!r} has no letter or digit to make a field name from")
+            continue
+        reason = check_custom_name(name)
+        if reason:
+            problems.append(f"{what} {key!r}: {reason}")
+            continue
+        if name in first and first[name] != key:
+            problems.append(f"{what}s {first[name]!r} and {key!r} would both become field {name!r}; "
+                            "rename one of them")
+        first.setdefault(name, key)
+    return problems
 
 
 def python_type_of(value: object) -> str | None:
@@ -62,8 +112,9 @@ def check_custom_name(name: str) -> str | None:
     """A reason the name cannot be a custom field, or None when it can."""
     if name in RESERVED_NAMES:
         return f"'{name}' is a reserved field name"
-    if not FIELD_NAME_RE.match(name):
-        return f"'{name}' is not a valid field name (lower-case letters, digits and _, starting with a letter)"
+    if not valid_field_name(name):
+        return (f"'{name}' is not a valid field name (lower-case letters of any script, digits and _, starting "
+                f"with a letter, at most {MAX_NAME_BYTES} bytes of UTF-8)")
     return None
 
 
@@ -103,10 +154,11 @@ def coerce(field_type: str, value: Any) -> Any:
 
 def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
     """Typed copies of the records, the custom fields they create, and every problem found."""
-    by_key = {normalize_header(f.name): f.name for f in catalogue}
+    by_key = key_index([f.name for f in catalogue])
     types = {f.name: f.type for f in catalogue}
     new_fields: dict[str, str] = {}
-    names: dict[str, str] = {}
+    names: dict[str, str | None] = {}  # key → field name, None when the key itself is a problem (said once)
+    claimed: dict[str, str] = {}  # new field name → the first key that became it
     out, problems = [], []
     for i, rec in enumerate(records, 1):
         if not isinstance(rec, dict):
@@ -115,21 +167,30 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
         email = rec.get("email")
         label = f"record {i}" + (f" ({email.strip()})" if isinstance(email, str) and email.strip() else "")
         row: dict[str, Any] = {}
+        given: dict[str, str] = {}  # field → the key of this record that set it
         for key, value in rec.items():
             if not isinstance(key, str):
                 problems.append(f"{label}: field names must be text, got {key!r}")
                 continue
-            name = names.get(key)
-            if name is None:  # resolved once per key, not once per record (ingest of a million records)
-                name = names[key] = key if key in types else by_key.get(normalize_header(key)) or snake_case(key)
-            if name == "id":
-                continue  # the store assigns ids
+            if key not in names:  # resolved once per key, not once per record (ingest of a million records)
+                name = match_key(key, by_key) or field_name_for(key)
+                if name not in types:
+                    clash = name_new_keys([(claimed.setdefault(name, key), name), (key, name)])
+                    if clash:
+                        problems.extend(dict.fromkeys(clash))  # an invalid name is said once, not twice
+                        names[key] = None
+                        continue
+                names[key] = name
+            resolved = names[key]
+            if resolved is None or resolved == "id":
+                continue  # a bad key (reported once); the store assigns ids
+            name = resolved
+            if name in given:
+                problems.append(f"{label}: keys {given[name]!r} and {key!r} both set field {name!r}")
+                continue
+            given[name] = key
             if name not in types and name not in new_fields:
-                reason = check_custom_name(name)
                 ftype = python_type_of(value)
-                if reason:
-                    problems.append(f"{label}: field {key!r}: {reason}")
-                    continue
                 if ftype is None and value is not None:
                     problems.append(f"{label}: field {key!r}: cannot store a {type(value).__name__}")
                     continue

@@ -17,10 +17,20 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import IO, Any
 
-from .contacts import EMAIL_RE, MAX_EXACT_INT, normalize_header, snake_case
+from .contacts import (
+    EMAIL_RE,
+    MAX_EXACT_INT,
+    check_custom_name,
+    field_name_for,
+    key_index,
+    match_key,
+    name_new_keys,
+    normalize_header,
+    snake_case,
+)
 from .csv_export import FORMULA_TRIGGERS
 from .errors import ContactError
-from .fields import CORE_TYPES, FIELD_NAME_RE, FIELD_TYPES
+from .fields import CORE_TYPES, FIELD_TYPES
 from .values import coerce_bool, coerce_number, parse_datetime
 
 # Header spellings that mean a core field although they do not normalise to its name.
@@ -196,10 +206,7 @@ def _known_types(known_fields: dict[str, str] | None) -> dict[str, str]:
 
 
 def _lookup(known: dict[str, str]) -> dict[str, str]:
-    by_norm: dict[str, str] = {}
-    for name in known:
-        by_norm.setdefault(normalize_header(name), name)
-    return by_norm
+    return key_index(list(known))
 
 
 def _mapped_target(header: str, target: str | None, known: dict[str, str], by_norm: dict[str, str]) -> _Target:
@@ -210,10 +217,11 @@ def _mapped_target(header: str, target: str | None, known: dict[str, str], by_no
         raise ContactError(f"column {header!r} cannot be mapped to 'id': the store assigns ids; map it to None")
     if name in known:
         return _Target(name, known[name], note="mapped by you")
-    if not FIELD_NAME_RE.match(name):
-        raise ContactError(
-            f"column {header!r} is mapped to {target!r}, which is not a valid field name "
-            f"(lower-case letters, digits and _, starting with a letter; e.g. {snake_case(target)!r})")
+    reason = check_custom_name(name)
+    if reason:
+        hint = field_name_for(target)
+        raise ContactError(f"column {header!r} is mapped to {target!r}: {reason}"
+                           + (f" (e.g. {hint!r})" if hint and hint != name and not check_custom_name(hint) else ""))
     return _Target(name, None, new=True, note="mapped by you")
 
 
@@ -234,10 +242,10 @@ def _auto_targets(headers: list[str], targets: dict[int, _Target], known: dict[s
         if j in targets:
             continue
         norm = normalize_header(h)
+        name = match_key(h, by_norm) if norm != "id" else None
         if norm == "id":
             targets[j] = _Target(None, note="ignored: the store assigns ids")
-        elif h in known or norm in by_norm:
-            name = h if h in known else by_norm[norm]
+        elif name is not None:
             targets[j] = _Target(name, known[name])
 
 
@@ -257,19 +265,21 @@ def _name_targets(headers: list[str], targets: dict[int, _Target], known: dict[s
 
 
 def _new_targets(headers: list[str], targets: dict[int, _Target], known: dict[str, str], has_values) -> None:
-    used = set(known) | {"id"} | {t.field for t in targets.values() if t.field}
+    """New fields for the columns left over, named as ``add_contacts`` names new keys (``contacts.name_new_keys``):
+    a reserved or clashing name is an error naming the columns, never a silent rename or merge."""
+    pairs = []
     for j, h in enumerate(headers):
         if j in targets:
             continue
         if not h and not has_values(j):
             targets[j] = _Target(None, note="ignored: no header and no values")
             continue
-        base = name = snake_case(h, j + 1)
-        k = 2
-        while name in used:
-            name, k = f"{base[:60]}_{k}", k + 1
-        used.add(name)
+        name = snake_case(h, j + 1)  # a header with no letter or digit is named after its position
+        pairs.append((h or f"(column {j + 1}, no header)", name))
         targets[j] = _Target(name, None, new=True)
+    problems = name_new_keys(pairs, what="column")
+    if problems:
+        raise ContactError(problems)
 
 
 def _check_collisions(headers: list[str], targets: dict[int, _Target]) -> None:
@@ -311,6 +321,13 @@ def _is_number_text(v: str) -> bool:
     except ValueError:
         return False
     return not isinstance(n, int) or abs(n) <= MAX_EXACT_INT
+
+
+def _exact_number(v: str) -> float | int:
+    n = coerce_number(v)
+    if isinstance(n, int) and abs(n) > MAX_EXACT_INT:
+        raise ValueError(v)
+    return n
 
 
 def _dmy(v: str) -> tuple[int, int, int, int, int, int] | None:
@@ -413,7 +430,8 @@ def _converter(name: str, ftype: str, order: str | None, example: str | None) ->
     if name == "email":
         return _email_converter
     if ftype == "number":
-        return _checked(coerce_number, f"{name} {{}} is not a number")
+        return _checked(_exact_number, f"{name} {{}} is not a number, or an integer beyond ±2^53 that a number "
+                                       "field would round (store it in a text field)")
     if ftype == "boolean":
         return _checked(coerce_bool, f"{name} {{}} is not a boolean (true/false/yes/no)")
     if ftype == "datetime":

@@ -1,16 +1,25 @@
 """The field catalogue: the core contact fields and the custom fields, each with its type."""
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
 
 from .operators import DATETIME, FIELD_TYPES, NUMBER, TEXT
 
-__all__ = ["FIELD_TYPES", "FIELD_NAME_RE", "Field", "CORE_FIELDS", "CORE_NAMES", "CORE_COLUMNS", "CORE_TYPES",
-           "RESERVED_NAMES", "Catalogue"]
+__all__ = ["FIELD_TYPES", "MAX_NAME_BYTES", "valid_field_name", "Field", "CORE_FIELDS", "CORE_NAMES",
+           "CORE_COLUMNS", "CORE_TYPES", "DATABASE_NAMES", "PRODUCT_NAMES", "RESERVED_NAMES", "Catalogue"]
 
-# A custom field name: what every database quotes the same way, within PostgreSQL's 63-byte identifier limit.
-FIELD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# A custom field name (SPEC §1 *Keys and values*): lower-case snake_case that keeps Unicode letters, starting with a
+# letter, at most 63 bytes of UTF-8 (PostgreSQL's identifier limit; a longer one would be cut and could collide).
+MAX_NAME_BYTES = 63
+
+
+def valid_field_name(name: str) -> bool:
+    """Whether ``name`` can be a custom field as it is: letters (any script), marks, digits and ``_``, starting
+    with a letter, already lower-case, not ending in ``_``, at most 63 bytes of UTF-8."""
+    return (bool(name) and len(name.encode("utf-8")) <= MAX_NAME_BYTES and name == name.lower()
+            and unicodedata.category(name[0])[0] == "L" and not name.endswith("_")
+            and all(c == "_" or unicodedata.category(c)[0] in "LMN" for c in name))
 
 
 @dataclass(frozen=True)

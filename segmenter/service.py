@@ -284,8 +284,7 @@ class Segmenter:
         now = _now()
         records = [dict(r) for r in records]
         with store.writing(self.engine) as conn:
-            catalogue = store.load_catalogue(conn)
-            store.add_custom_fields(conn, {k: v for k, v in new_fields.items() if k not in catalogue}, now)
+            store.add_custom_fields(conn, new_fields, now)  # refuses a field made meanwhile with another type
             catalogue = store.load_catalogue(conn)
             known = store.existing_ids(conn, catalogue, list({r["email"] for r in records}))
             new_emails = {r["email"] for r in records} - set(known)

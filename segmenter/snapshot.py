@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +24,10 @@ from .columnar_io import STRING as _STRING
 from .fields import Catalogue
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 
+log = logging.getLogger("segmenter")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# whatever a damaged or foreign cache file can raise while it is read and applied: each means "read the table"
+_CACHE_DOUBTS = (snapshot_cache.CacheError, OSError, pa.ArrowException, ValueError, IndexError, KeyError, TypeError)
 LOOKUP_MAX = 250_000  # above this many distinct values a text column keeps no value → code dict (memory)
 
 
@@ -346,7 +350,9 @@ class Snapshot:
         self.lock = threading.RLock()
         self.catalogue = Catalogue()
         self.version = 0  # bumps whenever the data changes; keys caches of masks
-        self.seq = -1
+        self.seq = -1  # the newest change-log entry applied (-1: nothing loaded)
+        self.counter = 0  # the change log's counter when last read (store.changes_since)
+        self.schema = ""  # store.schema_token when last loaded: a column added or dropped by anyone reloads
         self._ids = Growable(np.empty(0, dtype=np.int64))
         self._alive = Growable(np.empty(0, dtype=bool))
         self.columns: dict[str, Any] = {}
@@ -374,25 +380,49 @@ class Snapshot:
     def refresh(self) -> None:
         with self.lock, self.engine.connect() as conn:
             limit = max(1_000, int(self.alive_count * self.FULL_RELOAD_FRACTION))
-            top, changed = store.changes_since(conn, self.seq, limit) if self.seq >= 0 else (self.seq, None)
-            if changed is None:
+            changed: set[int] | None = None
+            if self.seq >= 0 and store.schema_token(conn) == self.schema:
+                position, changed = store.changes_since(conn, store.LogPosition(self.seq, self.counter), limit)
+            if changed is None:  # first use, a schema change (by anyone, even by hand), or the log cannot tell
                 self._load_all(conn)
                 _release_memory()  # after _load_all returned, so its raw columns are freed
             elif changed:
                 self._apply(conn, changed)
-                self.seq = top
+                self.seq, self.counter = position
+                self._drop_ghosts(conn)
                 self.version += 1
+            else:
+                self.counter = position.counter
+
+    def _drop_ghosts(self, conn) -> None:
+        """SQLite's ``REPLACE`` (``INSERT OR REPLACE``, ``REPLACE INTO``, ``UPDATE OR REPLACE``) deletes the rows
+        it replaces without firing delete triggers unless the writer's connection set ``recursive_triggers``, so
+        the log never names them. Every insert and update is logged, so such a ghost is always an extra live row:
+        after applying changes, a count that differs from the table's finds them, whatever the writer's pragmas."""
+        if conn.dialect.name != "sqlite" or store.count_contacts(conn) == self.alive_count:
+            return
+        stored = np.fromiter(conn.exec_driver_sql("SELECT id FROM contacts ORDER BY id").scalars(), dtype=np.int64)
+        if len(np.setdiff1d(stored, self.ids, assume_unique=True)):  # pragma: no cover - inserts are always logged
+            self._load_all(conn)
+            return
+        gone = self.alive & ~np.isin(self.ids, stored, assume_unique=True)
+        log.info("snapshot: %d contacts replaced by plain SQL without a delete trigger; dropped", int(gone.sum()))
+        self.alive[gone] = False
+        self.alive_count = int(np.count_nonzero(self.alive))
 
     def _load_all(self, conn) -> None:
-        # Read the watermark first: a change committed while we read is then seen again, never missed.
+        # Read the log position first: a change committed while we read is then seen again, never missed.
         started = time.perf_counter()
-        top = store.change_watermark(conn)
+        self.schema = store.schema_token(conn)
+        position = store.log_position(conn)
         self.catalogue = store.load_catalogue(conn)
-        if not self._load_cache(conn, top):
+        if not self._load_cache(conn, position):
             ids, columns = columnar_io.read(conn, self.catalogue)
-            self._set(top, ids, {f.name: make_column(f.name, f.type, columns[f.name]) for f in self._fields()})
+            self._set(position.seq, ids, {f.name: make_column(f.name, f.type, columns[f.name])
+                                          for f in self._fields()})
             self.last_load = {"source": "database", "rows": len(ids)}
             self._save_cache(conn)
+        self.counter = position.counter
         self.version += 1
         self.last_load["seconds"] = time.perf_counter() - started
 
@@ -410,33 +440,57 @@ class Snapshot:
     def _schema(self) -> list[tuple[str, str]]:
         return [(f.name, f.type) for f in self._fields()]
 
-    def _load_cache(self, conn, top: int) -> bool:
-        """Start from the cache file and apply the changes since it was written; False to read the table."""
+    def _load_cache(self, conn, position: store.LogPosition) -> bool:
+        """Start from the cache file and apply the changes since it was written; False to read the table. Any
+        doubt about the file (checksum, metadata, shape, content) is logged and answered by reading the table."""
         path = snapshot_cache.path_for(self.engine)
-        found = path and path.exists() and snapshot_cache.load(conn, path, self._schema(), top)
-        if not found:
+        if not path or not path.exists():
             return False
-        seq, table = found
-        limit = max(1_000, int(table.num_rows * self.FULL_RELOAD_FRACTION))
-        _top, changed = store.changes_since(conn, seq, limit)
-        if changed is None:
-            return False
-        columns = {}
-        for f in self._fields():
-            if f.type == TEXT:
-                codes, dictionary, lowered = snapshot_cache.text_parts(table, f.name)
-                columns[f.name] = TextColumn(codes, dictionary, unique=f.name in UNIQUE_TEXT,
-                                             lowered=dictionary if lowered is None else lowered)
-            else:
-                columns[f.name] = COLUMN_CLASSES[f.type](snapshot_cache.column_values(table, f.name))
-        self._set(seq, table.column("id").to_numpy(), columns)
-        if changed:
-            self._apply(conn, changed)
-            self.seq = _top
-        if not self._spot_check(conn):
+        try:
+            found = snapshot_cache.load(conn, path, self._schema(), position.seq)
+            if found is None:
+                return False
+            seq, table = found
+            limit = max(1_000, int(table.num_rows * self.FULL_RELOAD_FRACTION))
+            # the counter is not kept in the file: entries after seq are checked one by one (SQLite has no gaps)
+            now, changed = store.changes_since(conn, store.LogPosition(seq, seq), limit)
+            if changed is None:
+                return False
+            columns = {}
+            for f in self._fields():
+                if f.type == TEXT:
+                    codes, dictionary, lowered = snapshot_cache.text_parts(table, f.name)
+                    column = TextColumn(codes, dictionary, unique=f.name in UNIQUE_TEXT,
+                                        lowered=dictionary if lowered is None else lowered)
+                else:
+                    column = COLUMN_CLASSES[f.type](snapshot_cache.column_values(table, f.name))
+                columns[f.name] = column
+            self._set(seq, table.column("id").to_numpy(), columns)
+            self._check_shape(table.num_rows)
+            if changed:
+                self._apply(conn, changed)
+                self.seq = now.seq
+            if not self._spot_check(conn):
+                raise snapshot_cache.CacheError("its rows differ from the table's")
+        except _CACHE_DOUBTS as exc:
+            log.warning("snapshot cache %s not used (%s); rebuilding it from the table", path, exc)
+            self._set(-1, np.empty(0, dtype=np.int64), {})
             return False
         self.last_load = {"source": "cache", "rows": table.num_rows, "changes_applied": len(changed)}
         return True
+
+    def _check_shape(self, rows: int) -> None:
+        """Every column as long as the ids, ids ascending, text codes inside their dictionary."""
+        ids = self.ids
+        if len(ids) != rows or (len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1]))):
+            raise snapshot_cache.CacheError("its ids are not in order")
+        for name, column in self.columns.items():
+            if isinstance(column, TextColumn):
+                codes = column.codes
+                if len(codes) != rows or (len(codes) and (codes.min() < -1 or codes.max() >= column.size)):
+                    raise snapshot_cache.CacheError(f"column {name!r} points outside its dictionary")
+            elif len(column.values) != rows:
+                raise snapshot_cache.CacheError(f"column {name!r} has the wrong length")
 
     def _spot_check(self, conn, rows: int = 32) -> bool:
         """Whether a few rows spread over the snapshot, and the largest id, read the same from the database (a

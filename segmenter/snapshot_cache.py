@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,16 @@ from sqlalchemy import Connection, Engine, text
 
 from . import settings
 
-FORMAT = "2"
+FORMAT = "3"
+# The file is the Arrow IPC file followed by a trailer written last: the CRC-32 of every byte before it, their
+# number, and a magic. A file cut short, a flipped bit or an edited buffer fails the check as a whole.
+TRAILER = struct.Struct("<IQ8s")
+MAGIC = b"SEGCRC32"
+_CHUNK = 1 << 24
+
+
+class CacheError(Exception):
+    """The cache file cannot be trusted (it is then rebuilt from the table)."""
 SUFFIX = "-snapshot"
 LOWER = "\x00lower:"  # prefix of a lowered dictionary's column (no field name can hold \x00)
 
@@ -46,6 +57,11 @@ def save(conn: Connection, path: Path, seq: int, fields: list[tuple[str, str]], 
     try:
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
+        with open(tmp, "r+b") as f:  # the checksum of what is on disk, appended last
+            crc, size = 0, 0
+            while chunk := f.read(_CHUNK):
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            f.write(TRAILER.pack(crc, size, MAGIC))
         os.replace(tmp, path)
         return True
     except OSError:
@@ -53,13 +69,27 @@ def save(conn: Connection, path: Path, seq: int, fields: list[tuple[str, str]], 
         return False
 
 
+def verified(path: Path) -> memoryview:
+    """The Arrow bytes of the file, read into memory (a mapped file that another process truncates would kill this
+    one with SIGBUS) and checked against the trailer's CRC-32; CacheError when anything differs."""
+    data = path.read_bytes()
+    if len(data) < TRAILER.size:
+        raise CacheError("the file is shorter than its trailer")
+    crc, size, magic = TRAILER.unpack_from(data, len(data) - TRAILER.size)
+    body = memoryview(data)[: len(data) - TRAILER.size]
+    if magic != MAGIC or size != len(body):
+        raise CacheError("the file is cut short or not a snapshot cache")
+    if zlib.crc32(body) != crc:
+        raise CacheError("its checksum does not match its content")
+    return body
+
+
 def load(conn: Connection, path: Path, fields: list[tuple[str, str]], top: int) -> tuple[int, pa.Table] | None:
-    """(seq, table) when the cache belongs to this database and schema and is not ahead of it; else None."""
+    """(seq, table) when the cache belongs to this database and schema and is not ahead of it; None when it is
+    another database's or out of date; CacheError when it is damaged."""
     try:
-        # Mapped, not read: the columns stay file-backed pages until written (numpy copies on first write), and
-        # processes on the same database share them. The file is only ever replaced whole, never rewritten.
-        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-    except (OSError, pa.ArrowException):
+        table = pa.ipc.open_file(pa.py_buffer(verified(path))).read_all()
+    except FileNotFoundError:
         return None
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     if meta.get("format") != FORMAT or meta.get("fields") != json.dumps(fields):
@@ -77,7 +107,7 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 
 def text_parts(table: pa.Table, name: str) -> tuple[np.ndarray, pa.Array, pa.Array | None]:
     """(codes, dictionary, lowered dictionary or None when lowering changes nothing); the codes stay read-only
-    views of the mapped file until the snapshot first writes to them."""
+    views of the bytes read until the snapshot first writes to them."""
     chunk = _column(table, name)
     lowered = _column(table, LOWER + name).dictionary if LOWER + name in table.column_names else None
     return chunk.indices.to_numpy(zero_copy_only=False), chunk.dictionary, lowered

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -22,12 +23,13 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
 )
 
-from .errors import SegmentConflict, SegmenterError, SegmentNotFound
+from .errors import ContactError, SegmentConflict, SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field
 from .models import ContactChange, CustomField, Segment, contacts_table, custom_column
 
@@ -98,21 +100,53 @@ def migrate(engine: Engine) -> None:
 
 # ---- custom fields ---------------------------------------------------------------------------------------------
 
+def contact_columns(conn: Connection) -> list[str]:
+    """The columns ``contacts`` has right now (a column dropped by hand is gone from this list)."""
+    if conn.dialect.name == "sqlite":
+        return [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(contacts)")]
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum")).scalars())
+    return [c["name"] for c in inspect(conn).get_columns("contacts")]  # pragma: no cover - other engines
+
+
+def schema_token(conn: Connection) -> str:
+    """Changes whenever the shape of the database changes (a column added or dropped by anyone, by any path):
+    SQLite's ``schema_version`` counter; elsewhere the list of ``contacts``'s columns."""
+    if conn.dialect.name == "sqlite":
+        return str(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())
+    return ",".join(contact_columns(conn))
+
+
 def load_catalogue(conn: Connection) -> Catalogue:
+    """The custom fields declared in ``custom_fields`` whose column still exists: a column dropped by hand is not a
+    field any more (segments on it become rules that cannot be evaluated, SPEC §3)."""
     rows = conn.execute(select(CustomField.name, CustomField.type).order_by(CustomField.created_at, CustomField.name))
-    return Catalogue([Field(n, t, True) for n, t in rows])
+    columns = set(contact_columns(conn))
+    return Catalogue([Field(n, t, True) for n, t in rows if n in columns])
 
 
 def add_custom_fields(conn: Connection, new: dict[str, str], now: dt.datetime) -> None:
     """Declare custom fields and add their columns (inside the caller's transaction)."""
     if new and conn.dialect.name == "postgresql":
-        # Two writers adding the same field: the second waits here, then sees it and skips it (SQLite writers are
-        # serialised by BEGIN IMMEDIATE already).
+        # Two writers adding the same field: the second waits here, then sees it (SQLite writers are serialised by
+        # BEGIN IMMEDIATE already).
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74152)")
-        existing = set(conn.execute(select(CustomField.name)).scalars())
-        new = {k: v for k, v in new.items() if k not in existing}
+    catalogue = load_catalogue(conn)
+    for name, field_type in new.items():
+        made = catalogue.get(name)
+        if made is not None and made.type != field_type:
+            # Another import made the same field meanwhile, with another type: the values checked for one type
+            # cannot be written to the other. The caller's transaction rolls back, so nothing is written.
+            raise ContactError(f"field {name!r} was just created as {made.type} by another import, but this one "
+                               f"has it as {field_type}; nothing was written — import again to use the {made.type} "
+                               "field, or map the column to another name")
+    new = {k: v for k, v in new.items() if k not in catalogue}
     if not new:
         return
+    # A field whose column was dropped by hand leaves its row behind: the new field replaces it.
+    conn.execute(delete(CustomField).where(CustomField.name.in_(list(new))))
     ops = Operations(MigrationContext.configure(conn))
     for i, (name, field_type) in enumerate(new.items()):
         ops.add_column("contacts", custom_column(name, field_type))
@@ -231,24 +265,72 @@ def change_watermark(conn: Connection) -> int:
     return conn.execute(select(func.coalesce(func.max(ContactChange.seq), 0))).scalar_one()
 
 
-def changes_since(conn: Connection, seq: int, limit: int) -> tuple[int, set[int] | None]:
-    """(newest seq, ids changed after ``seq``), or ids None when a full reload is due (too many changes, a
-    schema change, or the log was pruned past ``seq``)."""
-    top = change_watermark(conn)
-    if top <= seq:
-        return top, set()
-    if top - seq > limit:
-        return top, None
-    oldest = conn.execute(select(func.min(ContactChange.seq))).scalar_one()
-    if oldest is None or oldest > seq + 1:
-        return top, None
-    rows = conn.execute(select(ContactChange.contact_id).where(ContactChange.seq > seq, ContactChange.seq <= top))
+def change_counter(conn: Connection) -> int:
+    """The last ``seq`` the change log's counter handed out. Emptying the log does not reset it; only rewinding
+    the counter by hand does (``DELETE FROM sqlite_sequence``, ``TRUNCATE … RESTART IDENTITY``)."""
+    if conn.dialect.name == "sqlite":
+        value = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'contact_changes'").scalar()
+    elif conn.dialect.name == "postgresql":
+        value = conn.execute(text(
+            "SELECT last_value FROM pg_sequences WHERE sequencename = 'contact_changes_seq_seq' "
+            "AND schemaname = current_schema()")).scalar()
+    else:  # pragma: no cover - other engines: the newest entry is all we can know
+        value = change_watermark(conn)
+    return int(value or 0)
+
+
+def _writer_in_flight(conn: Connection) -> bool:
+    """PostgreSQL: whether a transaction holds the change log's writer lock (it has taken a ``seq`` that is not
+    committed yet, so the counter is ahead of what a reader can see)."""
+    return conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'contact_changes'::regclass "
+        "AND mode = 'ShareRowExclusiveLock' AND granted AND pid <> pg_backend_pid())")).scalar_one()
+
+
+class LogPosition(NamedTuple):
+    seq: int  # the newest entry seen
+    counter: int  # the counter when it was seen
+
+
+def log_position(conn: Connection) -> LogPosition:
+    """Where the log is now; read before the data a full load reads, so a change committed meanwhile is seen again."""
+    return LogPosition(change_watermark(conn), change_counter(conn))
+
+
+def changes_since(conn: Connection, seen: LogPosition, limit: int) -> tuple[LogPosition, set[int] | None]:
+    """(position now, ids changed since ``seen``), or ids None when a full reload is due: too many changes, a
+    schema change, or entries gone that were never seen — the log pruned past ``seen``, emptied, or rewound."""
+    top, counter = change_watermark(conn), change_counter(conn)
+    now = LogPosition(top, counter)
+    if top < seen.seq or counter < seen.counter:
+        return now, None  # emptied (entries we never saw may have gone with it) or rewound
+    if conn.dialect.name == "sqlite":
+        # SQLite hands out seq without gaps (a rolled-back write rolls its counter back), so every entry handed
+        # out since we last looked must still be there: the newest is the counter, and top - seq rows after seq.
+        if counter > seen.counter and counter != top:
+            return now, None  # the newest entries were deleted (the log emptied) before we saw them
+    elif top == seen.seq and counter > seen.counter and not _writer_in_flight(conn):
+        # PostgreSQL: the counter moved but nothing new is visible and no writer is between its insert and its
+        # commit: the entries were deleted (or a writer rolled back, which costs one needless reload).
+        return now, None
+    if top == seen.seq:
+        return LogPosition(top, seen.counter), set()  # the counter is taken as seen only with its entries
+    if top - seen.seq > limit:
+        return now, None
+    rows = conn.execute(select(ContactChange.seq, ContactChange.contact_id)
+                        .where(ContactChange.seq > seen.seq, ContactChange.seq <= top)).all()
+    seqs = {s for s, _ in rows}
+    if seen.seq + 1 not in seqs and (conn.dialect.name == "sqlite" or
+                                     conn.execute(select(func.min(ContactChange.seq))).scalar_one() > seen.seq + 1):
+        return now, None  # pruned or emptied past the position seen
+    if conn.dialect.name == "sqlite" and len(seqs) != top - seen.seq:
+        return now, None  # entries in between were deleted by hand
     ids: set[int] = set()
-    for (cid,) in rows:
+    for _seq, cid in rows:
         if cid is None:
-            return top, None
+            return now, None
         ids.add(cid)
-    return top, ids
+    return now, ids
 
 
 def prune_changes(conn: Connection, keep: int = 100_000) -> None:

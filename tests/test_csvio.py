@@ -132,7 +132,7 @@ def test_normalize_header(header, expected):
 
 @pytest.mark.parametrize("header, expected", [
     ("Phone 1", "phone_1"), ("Customer Id", "customer_id"), ("Subscription Date", "subscription_date"),
-    ("customerID", "customer_id"), ("1st purchase", "f_1st_purchase"), ("Straße", "strasse"),
+    ("customerID", "customer_id"), ("1st purchase", "f_1st_purchase"), ("Straße", "straße"), ("日本", "日本"),
     ("  Total (EUR) ", "total_eur"), ("Index", "index"),
 ])
 def test_snake_case(header, expected):
