@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import errno
 import io
 import math
 import numbers
 import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 import numpy as np
@@ -71,9 +73,34 @@ def _format_column(s: pd.Series) -> Iterable[str]:
 
 
 @contextlib.contextmanager
+def _beside(target: Path) -> Iterator[IO[str]]:
+    """A file written beside ``target`` and renamed over it once complete: a full disk or a failure half-way leaves
+    the target as it was (absent, or the previous export), never a truncated file. A target that is not a regular
+    file (``/dev/stdout``, a pipe) is written directly."""
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as f:
+            yield f
+        return
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        reason = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        raise OSError(e.errno, f"{reason}; nothing was written", os.fspath(target)) from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
 def _text_sink(dest: Any) -> Iterator[IO[str]]:
     if isinstance(dest, (str, os.PathLike)):
-        with open(dest, "w", encoding="utf-8", newline="") as f:
+        with _beside(Path(dest)) as f:
             yield f
     elif isinstance(dest, (io.RawIOBase, io.BufferedIOBase)):
         wrapper = io.TextIOWrapper(cast(BinaryIO, dest), encoding="utf-8", newline="", write_through=True)

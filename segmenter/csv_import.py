@@ -129,9 +129,11 @@ def _decode(data: bytes | str) -> str:
 
 def _delimiter(text: str) -> str:
     # a comma unless the header only splits on ';' or tab (spreadsheets in many locales save those)
-    end = text.find("\n")
-    first = text if end < 0 else text[:end]
-    widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";", "\t")}
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # old Mac files end lines with a CR alone
+    try:
+        widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";", "\t")}
+    except csv.Error:
+        return ","
     best = max(widths, key=lambda d: widths[d])
     return best if widths[","] == 1 and widths[best] > 1 else ","
 
@@ -446,6 +448,11 @@ def _parse_date(name: str, v: str, order: str, example: str | None) -> dt.dateti
         value = _other_date(v)
         if value is not None:
             return value
+        try:
+            parse_datetime(v)
+        except ValueError as e:
+            if "outside the years" in str(e):
+                return _Bad(f"{name} {_show(v)} is outside the years 1–9999 once converted to UTC")
         return _Bad(f"{name} {_show(v)} is not a date (YYYY-MM-DD, ISO 8601, DD-MM-YYYY or MM-DD-YYYY)")
     value = _dmy_as(parts, "monthfirst" if order == "iso" else order)
     if value is not None:

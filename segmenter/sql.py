@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     and_,
     case,
+    false,
     func,
     literal,
     not_,
@@ -131,7 +132,18 @@ class Compiler:
     def text(self, column: ColumnElement, pred: TextPred) -> ColumnElement:
         """One method per kind (sqlglot's way): ``text_equals``, ``text_in``, ``text_contains``, …"""
         low = lower_sql(column, self.dialect, self.icu)
-        return getattr(self, f"text_{pred.kind}")(low, pred.values)
+        values = pred.values
+        if any("\x00" in v for v in values):
+            if self.dialect == "postgresql":
+                # PostgreSQL text cannot hold NUL: no stored value equals or contains such a value (and binding it
+                # would be an error)
+                values = tuple(v for v in values if "\x00" not in v)
+                if not values:
+                    return false()
+            elif pred.kind in NUL_SAFE_KINDS:
+                # SQLite's LIKE stops reading its pattern at NUL ('a\x00b' would be 'a'): Python's own test instead
+                return func.py_text_test(pred.kind, low, literal(values[0], Text())) == 1
+        return getattr(self, f"text_{pred.kind}")(low, values)
 
     @staticmethod
     def text_equals(low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
@@ -153,6 +165,9 @@ class Compiler:
 
     def text_ends_with(self, low: ColumnElement, values: tuple[str, ...]) -> ColumnElement:
         return self._like(low, f"%{like_escape(values[0])}")
+
+
+NUL_SAFE_KINDS = ("contains", "starts_with", "ends_with")
 
 
 # ---- reading rows back in the snapshot's shapes ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from .errors import ContactError, SegmentConflict, SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field
@@ -40,6 +41,15 @@ MAX_INT32 = 2**31 - 1
 
 def _py_lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def _py_text_test(kind: str, low: str | None, value: str) -> int:
+    """SQLite's ``py_text_test``: the LIKE kinds as Python does them, for values LIKE cannot carry (NUL)."""
+    if not isinstance(low, str):
+        return 0
+    if kind == "contains":
+        return int(value in low)
+    return int(low.startswith(value) if kind == "starts_with" else low.endswith(value))
 
 
 def make_engine(url: str) -> Engine:
@@ -64,6 +74,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
         dbapi_conn.create_function("py_lower", 1, _py_lower, deterministic=True)
+        dbapi_conn.create_function("py_text_test", 3, _py_text_test, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
@@ -74,8 +85,30 @@ def _tune_sqlite(engine: Engine) -> None:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction (IMMEDIATE on SQLite): committed on success, rolled back on any error."""
-    with engine.connect().execution_options(write=True) as conn, conn.begin():
-        yield conn
+    try:
+        with engine.connect().execution_options(write=True) as conn, conn.begin():
+            yield conn
+    except DBAPIError as exc:
+        if _disk_full(exc):
+            raise SegmenterError(f"the disk of the database is full: nothing was written ({_first_line(exc.orig)}); "
+                                 "free some space and try again") from exc
+        raise
+
+
+SQLITE_FULL = 13
+POSTGRES_DISK_FULL = "53100"
+
+
+def _disk_full(exc: DBAPIError) -> bool:
+    """SQLite's SQLITE_FULL ("database or disk is full") or PostgreSQL's disk_full (53100)."""
+    orig = exc.orig
+    return (getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL
+            or getattr(orig, "sqlstate", None) == POSTGRES_DISK_FULL)
+
+
+def _first_line(value: object) -> str:
+    text_ = str(value)
+    return text_.splitlines()[0] if text_ else type(value).__name__
 
 
 def _alembic_config(conn: Connection) -> Config:

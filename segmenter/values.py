@@ -14,7 +14,10 @@ def to_utc(value: dt.datetime) -> dt.datetime:
     """An aware UTC datetime: naive values are taken as UTC, offsets are converted."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        raise ValueError(f"{value.isoformat()} is outside the years 1–9999 once converted to UTC") from None
 
 
 def is_date_text(text: str) -> bool:
@@ -38,9 +41,10 @@ def parse_datetime(text: str) -> dt.datetime:
     if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
         raise ValueError(f"{text!r} is not a date or ISO 8601 datetime")
     try:
-        return to_utc(dt.datetime.fromisoformat(s.replace("z", "Z")))
+        parsed = dt.datetime.fromisoformat(s.replace("z", "Z"))
     except ValueError:
         raise ValueError(f"{text!r} is not a valid ISO 8601 datetime") from None
+    return to_utc(parsed)
 
 
 def coerce_datetime(value: object) -> dt.datetime:

@@ -209,3 +209,186 @@ def test_a_field_made_meanwhile_with_another_type_is_a_clear_error(any_url):
         with pytest.raises(ContactError, match=r"'plan'.*number.*text"):
             second._write([r for _l, r in parsed.rows], dict(parsed.plan.new_fields))
         assert _sql_count(any_url) == 2  # nothing written
+
+
+# ---- 4. keys: Unicode letters kept, 63 bytes, reserved names, clashes are errors -----------------------------------
+
+def test_keys_with_no_ascii_letters_keep_their_own_names(any_url):
+    with segmenter.connect(any_url) as seg:
+        seg.add_contacts([{"email": "a@x.com", "日本": "東京", "中国": "北京", "Straße": "Hauptstraße 1"}])
+        custom = {f["name"] for f in seg.fields() if f["custom"]}
+        assert custom == {"日本", "中国", "straße"}
+        assert seg.count([{"field": "日本", "operator": "equals", "value": "東京"}]) == 1
+        assert seg.contacts([])[0]["中国"] == "北京"
+        # the same key again goes to the same field; its ASCII spelling still finds a field made before
+        seg.add_contacts([{"email": "b@x.com", "日本": "大阪"}])
+        assert seg.count([{"field": "日本", "operator": "equals", "value": "大阪"}]) == 1
+
+
+@pytest.mark.parametrize("records, message", [
+    ([{"email": "a@x.com", "": 1}], "key '' has no letter or digit"),
+    ([{"email": "a@x.com", "!!!": 1}], "key '!!!' has no letter or digit"),
+    ([{"email": "a@x.com", "x" * 63: 1, "x" * 64: 2}], "would both become field 'x{63}'"),
+    ([{"email": "a@x.com", "Plan Type": 1}, {"email": "b@x.com", "plan-type": 2}],
+     "keys 'Plan Type' and 'plan-type' would both become field 'plan_type'"),
+    ([{"email": "a@x.com", "é" * 40: 1, "é" * 32: 2}], "would both become field"),
+    ([{"email": "a@x.com", "xmin": 1}], "'xmin' is a reserved field name"),
+    ([{"email": "a@x.com", "ctid": 1}], "'ctid' is a reserved field name"),
+    ([{"email": "a@x.com", "tableoid": 1}], "'tableoid' is a reserved field name"),
+    ([{"email": "a@x.com", "rowid": 1}], "'rowid' is a reserved field name"),
+    ([{"email": "a@x.com", "Segment": 1}], "'segment' is a reserved field name"),
+    ([{"email": "a@x.com", "contacts_count": 1}], "'contacts_count' is a reserved field name"),
+])
+def test_keys_that_cannot_be_fields_are_errors_naming_them(any_url, records, message):
+    with segmenter.connect(any_url) as seg:
+        with pytest.raises(ContactError, match=message):
+            seg.add_contacts(records)
+        assert _sql_count(any_url) == 0 and not [f for f in seg.fields() if f["custom"]]
+
+
+def test_a_long_key_is_cut_to_63_bytes_of_utf8(any_url):
+    with segmenter.connect(any_url) as seg:
+        seg.add_contacts([{"email": "a@x.com", "é" * 40: "v"}])
+        (name,) = [f["name"] for f in seg.fields() if f["custom"]]
+        assert name == "é" * 31 and len(name.encode()) == 62
+        assert seg.contacts([])[0][name] == "v"
+
+
+def test_two_keys_of_one_record_for_one_field_are_an_error(seg):
+    seg.add_contacts([{"email": "a@x.com", "plan": "a"}])
+    with pytest.raises(ContactError, match="keys 'plan' and 'Plan' both set field 'plan'"):
+        seg.add_contacts([{"email": "a@x.com", "plan": "b", "Plan": "c"}])
+
+
+@pytest.mark.parametrize("header, message", [
+    ("xmin", "'xmin' is a reserved field name"), ("ctid", "'ctid' is a reserved field name"),
+    ("rowid", "'rowid' is a reserved field name"), ("oid", "'oid' is a reserved field name"),
+    ("contacts_count", "'contacts_count' is a reserved field name"), ("sample", "'sample' is a reserved"),
+])
+def test_csv_columns_with_reserved_names_are_errors(any_url, header, message):
+    with segmenter.connect(any_url) as seg:
+        with pytest.raises(ContactError, match=message):
+            seg.import_csv(f"email,{header}\na@x.com,1\n")
+        assert _sql_count(any_url) == 0
+
+
+def test_csv_columns_that_would_share_a_name_are_errors_not_renamed(seg):
+    with pytest.raises(ContactError, match="columns 'Plan Type' and 'plan-type' would both become field 'plan_type'"):
+        seg.import_csv("email,Plan Type,plan-type\na@x.com,1,2\n")
+    with pytest.raises(ContactError, match="would both become field"):
+        seg.import_csv("email," + "y" * 63 + "," + "y" * 64 + "\na@x.com,1,2\n")
+    report = seg.import_csv("email,日本,中国\na@x.com,東京,北京\n")
+    assert report.new_fields == {"日本": "text", "中国": "text"}
+
+
+def test_one_naming_for_add_contacts_and_csv(tmp_path):
+    keys = ["Phone 1", "customerID", "日本", "1st purchase", "Straße", "é" * 40]
+    names = []
+    for how in ("records", "csv"):
+        with segmenter.connect(f"sqlite:///{tmp_path / how}.db") as seg:
+            if how == "records":
+                seg.add_contacts([{"email": "a@x.com", **{k: "v" for k in keys}}])
+            else:
+                seg.import_csv("email," + ",".join(keys) + "\na@x.com" + ",v" * len(keys) + "\n")
+            names.append([f["name"] for f in seg.fields() if f["custom"]])
+    assert names[0] == names[1] == ["phone_1", "customer_id", "日本", "f_1st_purchase", "straße", "é" * 31]
+
+
+# ---- 6. NUL in a text rule on the SQL back end ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("operator, expected", [("contains", 0), ("not_contains", 40), ("starts_with", 0),
+                                                ("ends_with", 0), ("equals", 0), ("not_equals", 40)])
+def test_a_nul_in_a_text_rule_is_taken_literally_on_every_back_end(any_url, operator, expected):
+    with segmenter.connect(any_url, backend="sql") as sql, segmenter.connect(any_url, backend="memory") as mem:
+        sql.add_contacts([{"email": f"a{i}@x.com", "name": "ab" if i % 2 else "xa b"} for i in range(40)])
+        rules = [{"field": "name", "operator": operator, "value": "a\x00b"}]
+        assert sql.count(rules) == mem.count(rules) == expected
+
+
+# ---- 7. integers beyond ±2^53 -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [2**53 + 1, -(2**53) - 1, 10**20])
+def test_integers_beyond_2_53_are_refused_with_a_hint(any_url, value):
+    with segmenter.connect(any_url) as seg:
+        seg.add_contacts([{"email": "a@x.com", "score": 1}])
+        with pytest.raises(ContactError, match=r"beyond ±2\^53.*text"):
+            seg.add_contacts([{"email": "b@x.com", "score": value}])
+        with pytest.raises(ContactError, match=r"beyond ±2\^53.*text"):
+            seg.add_contacts([{"email": "b@x.com", "card": value}])  # a new field too
+        assert _sql_count(any_url) == 1
+        seg.add_contacts([{"email": "b@x.com", "score": 2**53}])  # the edge itself is exact
+        assert seg.count([{"field": "score", "operator": "equals", "value": 2**53}]) == 1
+
+
+def test_csv_integers_beyond_2_53(seg):
+    report = seg.import_csv(f"email,card\na@x.com,{2**53 + 1}\nb@x.com,12\n")
+    assert report.new_fields == {"card": "text"}  # a column holding such integers is text
+    assert seg.contacts([])[0]["card"] == str(2**53 + 1)
+    seg.add_contacts([{"email": "a@x.com", "score": 1}])
+    report = seg.import_csv(f"email,score\na@x.com,{2**53 + 1}\nb@x.com,12\n")  # an existing number field
+    assert [r.line for r in report.rejected] == [2] and "2^53" in report.rejected[0].reason
+    assert report.updated == 1
+
+
+# ---- 9. a bad cell, a CR-only file, a full disk ------------------------------------------------------------------------
+
+def test_a_datetime_beyond_year_9999_in_utc_rejects_its_row_only(any_url):
+    with segmenter.connect(any_url) as seg:
+        report = seg.import_csv("email,created_at\na@x.com,2020-01-01\nb@x.com,9999-12-31T23:59:59-01:00\n"
+                                "c@x.com,0001-01-01T00:00:00+01:00\nd@x.com,2021-05-05\n")
+        assert [r.line for r in report.rejected] == [3, 4]
+        assert "outside the years 1–9999" in report.rejected[0].reason
+        assert report.inserted == 2
+        import datetime as dt
+        late = dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-1)))
+        with pytest.raises(ContactError, match="created_at"):
+            seg.add_contacts([{"email": "e@x.com", "created_at": late}])
+
+
+def test_a_file_with_cr_line_ends_imports(seg):
+    report = seg.import_csv(b"email;plan\ra@x.com;gold\rb@x.com;\"two\rlines\"\rc@x.com;x\r")
+    assert report.inserted == 3 and not report.rejected
+    assert seg.count([{"field": "plan", "operator": "equals", "value": "two\rlines"}]) == 1
+
+
+def test_a_full_database_disk_says_so_and_writes_nothing(seg, sqlite_url):
+    from sqlalchemy import event
+    seg.add_contacts(_people(10))
+
+    @event.listens_for(seg.engine, "connect")
+    def small_disk(dbapi_conn, _record):  # the database may not grow: SQLite reports SQLITE_FULL, as on a full disk
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+
+    seg.engine.dispose()
+    with pytest.raises(segmenter.SegmenterError, match="disk of the database is full: nothing was written"):
+        seg.import_csv("email,bio\n" + "".join(f"n{i}@x.com,{'x' * 500}\n" for i in range(2000)))
+    assert _sql_count(sqlite_url) == 10
+
+
+EXPORT_SCRIPT = """
+import resource, signal, sys
+import segmenter
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the size limit a write fails (EFBIG) like on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), resource.RLIM_INFINITY))
+seg = segmenter.connect(sys.argv[1])
+try:
+    seg.export_csv([], sys.argv[2])
+except OSError as e:
+    print("ERROR", e)
+"""
+
+
+def test_an_export_that_cannot_be_written_leaves_the_target_as_it_was(seg, sqlite_url, tmp_path):
+    import subprocess
+    import sys
+    seg.add_contacts(_people(3000))
+    target = tmp_path / "out.csv"
+    target.write_text("the previous export\n")
+    run = subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, sqlite_url, str(target), "20000"],
+                         capture_output=True, text=True, timeout=120)
+    assert "nothing was written" in run.stdout, run.stdout + run.stderr
+    assert target.read_text() == "the previous export\n"
+    assert sorted(p.name for p in tmp_path.glob("*.csv*")) == ["out.csv"]  # no half-written file beside it
+    assert seg.export_csv([], target) == 3000
+    assert target.read_text().count("\n") == 3001
