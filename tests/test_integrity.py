@@ -392,3 +392,73 @@ def test_an_export_that_cannot_be_written_leaves_the_target_as_it_was(seg, sqlit
     assert sorted(p.name for p in tmp_path.glob("*.csv*")) == ["out.csv"]  # no half-written file beside it
     assert seg.export_csv([], target) == 3000
     assert target.read_text().count("\n") == 3001
+
+
+# ---- the property: plain-SQL writers, API writers and counts, in any order, never a stale answer ------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EMAILS = [f"h{i}@example.com" for i in range(12)]
+_email = st.sampled_from(EMAILS)
+_status = st.sampled_from(["active", "inactive", None])
+SQLITE_ONLY = ("replace", "insert_or_replace", "update_or_replace")
+OPS = st.one_of(
+    st.tuples(st.just("api_add"), st.lists(st.tuples(_email, _status), min_size=1, max_size=4)),
+    st.tuples(st.just("sql_insert"), _email, _status),
+    st.tuples(st.just("sql_update"), _email, _status),
+    st.tuples(st.just("sql_delete"), _email),
+    st.tuples(st.sampled_from(SQLITE_ONLY), _email, _email, _status),
+    st.tuples(st.just("empty_log")),
+    st.tuples(st.just("count")),
+)
+
+
+def _q(value) -> str:
+    return "NULL" if value is None else "'" + value + "'"
+
+
+def _statement(op: tuple, dialect: str) -> list[str]:
+    kind = op[0]
+    if kind == "sql_insert":
+        _, email, status = op
+        if dialect == "sqlite":
+            return [f"INSERT OR IGNORE INTO contacts (email, status) VALUES ({_q(email)}, {_q(status)})"]
+        return [f"INSERT INTO contacts (email, status) VALUES ({_q(email)}, {_q(status)}) "
+                "ON CONFLICT (email) DO UPDATE SET status = EXCLUDED.status"]
+    if kind == "sql_update":
+        return [f"UPDATE contacts SET status = {_q(op[2])} WHERE email = {_q(op[1])}"]
+    if kind == "sql_delete":
+        return [f"DELETE FROM contacts WHERE email = {_q(op[1])}"]
+    if kind == "empty_log":
+        return ["DELETE FROM contact_changes"]
+    _, email, other, status = op
+    if dialect != "sqlite":  # no REPLACE on PostgreSQL: its upsert fires every trigger
+        return [f"INSERT INTO contacts (email, status) VALUES ({_q(email)}, {_q(status)}) "
+                "ON CONFLICT (email) DO UPDATE SET status = EXCLUDED.status"]
+    if kind == "replace":
+        return [f"REPLACE INTO contacts (email, status) VALUES ({_q(email)}, {_q(status)})"]
+    if kind == "insert_or_replace":  # may replace two rows at once: the one with that id and the one with that email
+        return [f"INSERT OR REPLACE INTO contacts (id, email, status) SELECT id, {_q(other)}, {_q(status)} "
+                f"FROM contacts WHERE email = {_q(email)}"]
+    return [f"UPDATE OR REPLACE contacts SET email = {_q(other)} WHERE email = {_q(email)}"]
+
+
+def test_no_stale_answer_whatever_writes_what(any_url):
+    dialect = "sqlite" if any_url.startswith("sqlite") else "postgresql"
+    with segmenter.connect(any_url, backend="memory") as mem, segmenter.connect(any_url) as api:
+
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.lists(OPS, min_size=1, max_size=14))
+        def run(ops):
+            _plain_sql(any_url, "DELETE FROM contacts")
+            for op in ops:
+                if op[0] == "api_add":
+                    api.add_contacts([{"email": e, "status": s} for e, s in op[1]])
+                elif op[0] != "count":
+                    _plain_sql(any_url, *_statement(op, dialect))
+                if op[0] == "count" or op is ops[-1]:
+                    assert mem.count([]) == _sql_count(any_url)
+                    assert mem.count(ACTIVE) == _sql_count(any_url, "status = 'active'")
+
+        run()
