@@ -49,7 +49,7 @@ def _sql_count(url: str, where: str = "1=1") -> int:
 ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
 
 
-# ---- 1. ghost contacts after SQLite's REPLACE ------------------------------------------------------------------
+# ---- 1. ghost contacts after SQLite's REPLACE ----
 
 @pytest.mark.parametrize("statement", [
     "INSERT OR REPLACE INTO contacts (email, status) VALUES ('p1@example.com', 'inactive')",
@@ -70,7 +70,7 @@ def test_sqlite_replace_leaves_no_ghost_contacts(sqlite_url, statement):
         con.close()
 
 
-# ---- 2. an emptied or rewound change log -----------------------------------------------------------------------
+# ---- 2. an emptied or rewound change log ----
 
 def _empty_log(url: str, rewind: bool) -> list[str]:
     if url.startswith("sqlite"):
@@ -105,7 +105,7 @@ def test_the_newest_log_entries_deleted_before_they_were_seen(sqlite_url):
         assert seg.count(ACTIVE) == 6
 
 
-# ---- 3. a custom field dropped by hand --------------------------------------------------------------------------
+# ---- 3. a custom field dropped by hand ----
 
 @pytest.mark.parametrize("backend", ["memory", "sql"])
 def test_a_custom_field_dropped_by_hand(any_url, backend):
@@ -133,7 +133,7 @@ def test_a_custom_field_dropped_by_hand(any_url, backend):
         assert seg.count([{"field": "plan", "operator": "equals", "value": 3}]) == 1
 
 
-# ---- 5. a damaged cache file --------------------------------------------------------------------------------------
+# ---- 5. a damaged cache file ----
 
 def _cached(seg) -> Snapshot:
     snap = Snapshot(seg.engine)
@@ -195,7 +195,7 @@ def test_a_cache_truncated_while_in_use_does_not_kill_the_process(seg):
     assert snap.records(snap.positions_of(snap.ids[-3:]))[0]["email"].endswith("@example.com")
 
 
-# ---- 8. two imports adding the same field with different types ------------------------------------------------------
+# ---- 8. two imports adding the same field with different types ----
 
 def test_a_field_made_meanwhile_with_another_type_is_a_clear_error(any_url):
     with segmenter.connect(any_url) as first, segmenter.connect(any_url) as second:
@@ -211,7 +211,7 @@ def test_a_field_made_meanwhile_with_another_type_is_a_clear_error(any_url):
         assert _sql_count(any_url) == 2  # nothing written
 
 
-# ---- 4. keys: Unicode letters kept, 63 bytes, reserved names, clashes are errors -----------------------------------
+# ---- 4. keys: Unicode letters kept, 63 bytes, reserved names, clashes are errors ----
 
 def test_keys_with_no_ascii_letters_keep_their_own_names(any_url):
     with segmenter.connect(any_url) as seg:
@@ -294,7 +294,7 @@ def test_one_naming_for_add_contacts_and_csv(tmp_path):
     assert names[0] == names[1] == ["phone_1", "customer_id", "日本", "f_1st_purchase", "straße", "é" * 31]
 
 
-# ---- 6. NUL in a text rule on the SQL back end ------------------------------------------------------------------------
+# ---- 6. NUL in a text rule on the SQL back end ----
 
 @pytest.mark.parametrize("operator, expected", [("contains", 0), ("not_contains", 40), ("starts_with", 0),
                                                 ("ends_with", 0), ("equals", 0), ("not_equals", 40)])
@@ -305,7 +305,7 @@ def test_a_nul_in_a_text_rule_is_taken_literally_on_every_back_end(any_url, oper
         assert sql.count(rules) == mem.count(rules) == expected
 
 
-# ---- 7. integers beyond ±2^53 -----------------------------------------------------------------------------------------
+# ---- 7. integers beyond ±2^53 ----
 
 @pytest.mark.parametrize("value", [2**53 + 1, -(2**53) - 1, 10**20])
 def test_integers_beyond_2_53_are_refused_with_a_hint(any_url, value):
@@ -330,7 +330,7 @@ def test_csv_integers_beyond_2_53(seg):
     assert report.updated == 1
 
 
-# ---- 9. a bad cell, a CR-only file, a full disk ------------------------------------------------------------------------
+# ---- 9. a bad cell, a CR-only file, a full disk ----
 
 def test_a_datetime_beyond_year_9999_in_utc_rejects_its_row_only(any_url):
     with segmenter.connect(any_url) as seg:
@@ -394,7 +394,7 @@ def test_an_export_that_cannot_be_written_leaves_the_target_as_it_was(seg, sqlit
     assert target.read_text().count("\n") == 3001
 
 
-# ---- the property: plain-SQL writers, API writers and counts, in any order, never a stale answer ------------------
+# ---- the property: plain-SQL writers, API writers and counts, in any order, never a stale answer ----
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
