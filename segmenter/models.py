@@ -91,3 +91,20 @@ def contacts_table(custom: list[tuple[str, str]]) -> Table:
     md = MetaData()
     core = [c._copy() for c in Contact.__table__.columns]
     return Table("contacts", md, *core, *(custom_column(n, t) for n, t in custom))
+
+
+class AuditEntry(Base):
+    """One export, contact import or erasure (SPEC §10): who, when, what, how many rows. Appended only."""
+    __tablename__ = "audit_log"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    who: Mapped[str] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    segment_id: Mapped[int | None] = mapped_column(Integer)
+    segment_version: Mapped[int | None] = mapped_column(Integer)
+    rules: Mapped[list | None] = mapped_column(JSON)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

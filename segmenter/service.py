@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import csv_export, csv_import, erase, reference, settings, store
+from . import access, audit, csv_export, csv_import, erase, reference, settings, store
 from .backend import Backend, make_backend
 from .contact_frames import frame_records, without_missing
 from .contacts import check_records, known_types, plain_values
@@ -58,6 +58,8 @@ class Segmenter:
         self.url = url or config.database_url
         store.check_url(self.url)
         self.user = user or config.user
+        self.role = access.ADMIN  # whoever holds the URL may do everything; as_user() narrows it
+        self.via = "python"       # which front end acts, for the audit trail: python, cli, http or app
         try:
             self.engine = store.make_engine(self.url)
             store.migrate(self.engine)
@@ -88,6 +90,25 @@ class Segmenter:
 
     def __exit__(self, *exc):
         self.close()
+
+    # ---- who acts ----
+    def as_user(self, email: str, role: str, *, via: str | None = None) -> "Segmenter":
+        """A Segmenter over the same database and shared snapshot acting as ``email`` (a person, or an API key's
+        name) with ``role`` — viewer, editor or admin (SPEC §10): calls beyond the role raise ``PermissionDenied``
+        naming the role needed; saves record ``email``, and so does the audit trail."""
+        return access.scope(self, email, role, via)
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        """The newest ``limit`` audit entries, newest first: ``{"id", "at", "who", "via", "action", "segment_id",
+        "segment_version", "rules", "file_name", "rows"}``; action is export, import, add, demo or erase."""
+        return audit.read(self.engine, limit)
+
+    def _entry(self, action: str, **what: Any) -> audit.Entry:
+        return audit.Entry(action, self.user or access.os_user(), self.via, **what)
+
+    def _append(self, entry: audit.Entry) -> None:
+        with store.writing(self.engine) as conn:
+            audit.record(conn, entry)
 
     # ---- fields and rules ----
     def catalogue(self) -> Catalogue:
@@ -231,11 +252,13 @@ class Segmenter:
                              order_by=order_by, descending=descending)
 
     def export_csv(self, segment_id_or_rules: Any, dest: Any, *, columns: list[str] | None = None,
-                   order_by: str | None = None, descending: bool = False) -> int:
+                   order_by: str | None = None, descending: bool = False, file_name: str | None = None) -> int:
         """Write the matching contacts to ``dest`` (a path or a file object) as CSV; returns rows written.
-        ``columns``: exactly these, in this order (default: core fields, then custom fields)."""
+        ``columns``: exactly these, in this order (default: core fields, then custom fields). The audit trail
+        records the export under ``file_name`` (default: ``dest``'s path or name)."""
         names = self.export_columns(columns)
-        frames = self.export_frames(segment_id_or_rules, order_by=order_by, descending=descending)
+        frames = self.export_frames(segment_id_or_rules, order_by=order_by, descending=descending,
+                                    file_name=file_name or audit.file_name_of(dest))
         return csv_export.write_csv(dest, names, frames)
 
     def export_columns(self, columns: Any = None) -> list[str]:
@@ -247,10 +270,28 @@ class Segmenter:
         return check_columns(columns, default)
 
     def export_frames(self, segment_id_or_rules: Any, batch: int = 50_000, *, order_by: str | None = None,
-                      descending: bool = False):
-        rules = self._rules_of(segment_id_or_rules)
+                      descending: bool = False, file_name: str | None = None):
+        """The matching contacts batch by batch, for an export. An unknown segment or invalid rules fail here, at
+        the call; the audit trail gets one entry when the iteration ends, with the rows the consumer took."""
+        if isinstance(segment_id_or_rules, (list, tuple, Rules)):
+            rules = self.validate(segment_id_or_rules)
+            entry = self._entry(audit.EXPORT, rules=rules.canonical, file_name=file_name)
+        else:
+            with self.engine.connect() as conn:
+                found = store.get_segment(conn, _segment_id(segment_id_or_rules))
+            rules = self.validate(found["rules"])
+            entry = self._entry(audit.EXPORT, segment_id=found["id"], segment_version=found.get("version"),
+                                rules=found["rules"], file_name=file_name)
         order = self.order(order_by, descending)
-        return self.backend.frames(rules, _now(), batch, order=order)
+        return self._audited(self.backend.frames(rules, _now(), batch, order=order), entry)
+
+    def _audited(self, frames: Iterable[pd.DataFrame], entry: audit.Entry) -> Iterator[pd.DataFrame]:
+        try:
+            for frame in frames:
+                yield frame
+                entry.rows += len(frame)  # counted when the consumer comes back for more: it has written this one
+        finally:
+            self._append(entry)
 
     # ---- contacts ----
     def add_contacts(self, records: Iterable[dict] | pd.DataFrame) -> list[int]:
@@ -266,21 +307,26 @@ class Segmenter:
         checked, new_fields, problems = check_records(records, catalogue)
         if problems:
             raise ContactError(problems)
-        ids, _inserted = self._write(checked, new_fields)
+        if not checked:
+            return []
+        ids, _inserted = self._write(checked, new_fields, self._entry(audit.ADD))
         return ids
 
-    def _write(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
-        """Write checked records in one transaction; returns (ids in order, how many were new contacts)."""
+    def _write(self, records: list[dict], new_fields: dict[str, str],
+               entry: audit.Entry) -> tuple[list[int], int]:
+        """Write checked records and their audit entry in one transaction; returns (ids in order, how many were
+        new contacts)."""
         for _attempt in range(2):
             try:
-                return self._write_once(records, new_fields)
+                return self._write_once(records, new_fields, entry)
             except IntegrityError:
                 # Another writer inserted one of these emails (or the same field) between our read and our write
                 # (PostgreSQL; SQLite writers are serialised): the transaction rolled back whole, so try again.
                 continue
-        return self._write_once(records, new_fields)  # the third try lets its IntegrityError out
+        return self._write_once(records, new_fields, entry)  # the third try lets its IntegrityError out
 
-    def _write_once(self, records: list[dict], new_fields: dict[str, str]) -> tuple[list[int], int]:
+    def _write_once(self, records: list[dict], new_fields: dict[str, str],
+                    entry: audit.Entry) -> tuple[list[int], int]:
         now = _now()
         records = [dict(r) for r in records]
         with store.writing(self.engine) as conn:
@@ -296,6 +342,8 @@ class Segmenter:
             ids = store.upsert_contacts(conn, catalogue, records, known)
             if len(ids) > 50_000:
                 store.prune_changes(conn)
+            entry.rows = len(records)
+            audit.record(conn, entry, now)
         return ids, len(new_emails)
 
     def delete_contacts(self, emails_or_rules: Any) -> int:
@@ -314,7 +362,7 @@ class Segmenter:
         checked, new_fields, problems = check_records(records, self.catalogue())
         if problems:  # pragma: no cover - the generator makes valid contacts
             raise ContactError(problems[:5])
-        self._write(checked, new_fields)
+        self._write(checked, new_fields, self._entry(audit.DEMO))
         return len(checked)
 
     def preview_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
@@ -329,9 +377,12 @@ class Segmenter:
         report = ImportReport(rejected=[RejectedRow(n, r) for n, r in parsed.rejected],
                               new_fields=dict(parsed.plan.new_fields))
         records = [rec for _line, rec in parsed.rows]
+        entry = self._entry(audit.IMPORT, file_name=audit.file_name_of(source))
         if records:
-            _ids, inserted = self._write(records, dict(parsed.plan.new_fields))
+            _ids, inserted = self._write(records, dict(parsed.plan.new_fields), entry)
             report.inserted, report.updated = inserted, len(records) - inserted
+        else:  # nothing valid: still a recorded attempt, with 0 rows written
+            self._append(entry)
         return report
 
 
