@@ -1,24 +1,30 @@
-"""Segmenter's Streamlit app: page config, the shared sidebar and the router. Run: ``streamlit run app.py``."""
+"""Segmenter's Streamlit app: page config, the sign-in gate, the shared sidebar and the router.
+Run: ``streamlit run app.py``."""
 from __future__ import annotations
 
 import streamlit as st
 
+from ui import auth
 from ui import format as fmt
-from ui.resources import account_box, get_segmenter
+from ui.resources import get_segmenter
 
 st.set_page_config(page_title="Segmenter", page_icon="🎯", layout="wide")
 
-router = st.navigation([
+me = auth.identity()  # with [auth]: sign in and be on the allowed list, or the run stops here, before any data
+pages = [
     st.Page("app_pages/build.py", title="Build", icon=":material/tune:", default=True),
     st.Page("app_pages/segments.py", title="Segments", icon=":material/bookmarks:"),
     st.Page("app_pages/contacts.py", title="Contacts", icon=":material/contacts:"),
-])
+]
+if auth.can(me, auth.ADMIN):
+    pages.append(st.Page("app_pages/audit.py", title="Audit", icon=":material/policy:"))
+router = st.navigation(pages)
 
 seg = get_segmenter()
 with st.sidebar:
     st.caption("Database in use")
     st.code(seg.safe_url, language=None, wrap_lines=True)
     st.metric("Contacts", fmt.count(seg.total_contacts()))
-    account_box()
+    auth.account_box(me)
 
 router.run()

@@ -5,13 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from segmenter import ContactError
-from ui import panels, resources
+from ui import auth, panels, resources
 from ui.downloads import rejected_csv
 from ui.resources import get_segmenter, max_upload_mb, suggestions
 
 REPORT = "import_report"
 DATES = {"Decide from the file": None, "Day first (31-12-2024)": True, "Month first (12-31-2024)": False}
 seg = get_segmenter()
+me = auth.identity()
 st.title("Contacts")
 panels.offer_demo(seg)
 browse, upload_tab = st.tabs(["Browse and search", "Import a CSV"])
@@ -54,6 +55,9 @@ def column_plan(upload, dayfirst: bool | None, limit: int):
 
 
 with upload_tab:
+    if not auth.can(me, auth.ADMIN):
+        st.info(auth.why_not(me, auth.ADMIN, "importing contacts"))
+        st.stop()
     done = st.session_state.pop(REPORT, None)
     if done:
         show_report(*done)

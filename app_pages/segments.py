@@ -8,6 +8,7 @@ import streamlit as st
 
 from segmenter import SegmenterError
 from segmenter.rules import MAX_NAME, describe
+from ui import auth
 from ui import format as fmt
 from ui import state
 from ui.downloads import definitions_json, read_definitions
@@ -16,6 +17,7 @@ from ui.resources import current_user, get_segmenter
 COPY = " (copy)"  # appended to a duplicated segment's name, which is cut to fit MAX_NAME
 
 seg = get_segmenter()
+me = auth.identity()
 state.init()
 st.title("Saved segments")
 st.caption("Everyone on this database sees the same segments. Counts are computed now, from the current contacts.")
@@ -68,6 +70,11 @@ def segment_card(s: dict) -> None:
         if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
             st.session_state[state.QUERY_APPLIED] = None  # open the saved version even if this one is being edited
             st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})
+        if not auth.can(me, auth.EDITOR):  # shown, but disabled with the reason
+            reason = auth.why_not(me, auth.EDITOR, "changing segments")
+            for column, label in ((copy, "Duplicate"), (rename, "Rename"), (delete, "Delete")):
+                column.button(label, key=f"{label.lower()}:{s['id']}", width="stretch", disabled=True, help=reason)
+            return
         copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(s,), width="stretch")
         with rename.popover("Rename", width="stretch"):
             st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=MAX_NAME)
@@ -101,10 +108,13 @@ left, right = st.columns(2, gap="large")
 left.download_button("Export all definitions", lambda: definitions_json(seg.list_segments()), file_name="segments.json",
                      mime="application/json", on_click="ignore", key="export_definitions")
 left.caption("Names and rules only: import them into another database, or keep them as a backup.")
-with right.form("import_definitions", clear_on_submit=True, border=False):
-    upload = st.file_uploader("Import definitions (JSON)", type=["json"], key="definitions_file")
-    if st.form_submit_button("Import") and upload is not None:
-        import_definitions(upload)
+if auth.can(me, auth.ADMIN):
+    with right.form("import_definitions", clear_on_submit=True, border=False):
+        upload = st.file_uploader("Import definitions (JSON)", type=["json"], key="definitions_file")
+        if st.form_submit_button("Import") and upload is not None:
+            import_definitions(upload)
+else:
+    right.caption(auth.why_not(me, auth.ADMIN, "importing segment definitions"))
 
 segments = seg.list_segments()
 with listing:

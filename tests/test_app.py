@@ -6,6 +6,7 @@ import csv
 from collections import Counter
 import io
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import segmenter
+from segmenter.access import os_user
 from segmenter.reference import ReferenceBackend
 from segmenter.rules import describe
 from ui.downloads import csv_export, definitions_json, read_definitions
@@ -247,7 +249,7 @@ def test_main_journey_build_save_list_open_by_link_export(db):
     no_errors(at)
     saved = db.list_segments()
     assert [(s["name"], s["rules"], s["contacts_count"], s["created_by"]) for s in saved] == [
-        ("Active paying", rules, expected, None)]
+        ("Active paying", rules, expected, os.environ.get("SEGMENTER_USER") or os_user())]  # nobody signs in
     segment_id = saved[0]["id"]
     assert any(f"Saved segment #{segment_id}" in s.value for s in at.success)
     assert at.query_params["segment"] == str(segment_id)
@@ -298,7 +300,9 @@ def test_open_shows_the_saved_version_even_while_it_is_being_edited(db):
 def test_update_the_loaded_segment_records_the_signed_in_user(db):
     made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.user = {"is_logged_in": True, "email": "ana@example.com"}
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}
+    at.secrets["segmenter"] = {"allowed": ["@example.com"], "editors": ["ana@example.com"]}
+    at.user = {"is_logged_in": True, "email": "ana@example.com", "email_verified": True}
     at.query_params["segment"] = str(made["id"])
     at.run()
     row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
@@ -311,16 +315,26 @@ def test_update_the_loaded_segment_records_the_signed_in_user(db):
     assert len(db.list_segments()) == 1
 
 
-@pytest.mark.parametrize("logged_in, shown", [(True, "Signed in as ana@example\\.com"),
-                                               (False, "Sign in so the segments you save record your name.")])
-def test_sidebar_offers_sign_in_when_auth_is_configured(db, logged_in, shown):
+def test_sidebar_names_the_signed_in_user_and_role_and_offers_sign_out(db):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}
-    at.user = {"is_logged_in": logged_in, "email": "ana@example.com"}
+    at.secrets["segmenter"] = {"allowed": ["ana@example.com"]}
+    at.user = {"is_logged_in": True, "email": "ana@example.com"}
     at.run()
     no_errors(at)
-    assert shown in [c.value for c in at.sidebar.caption]
-    assert [b.label for b in at.sidebar.button] == ["Sign out" if logged_in else "Sign in"]
+    assert "Signed in as ana@example\\.com (viewer)" in [c.value for c in at.sidebar.caption]
+    assert [b.label for b in at.sidebar.button] == ["Sign out"]
+
+
+def test_with_auth_every_page_asks_for_sign_in_first_and_shows_no_data(db):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x"}
+    at.secrets["segmenter"] = {"allowed": ["ana@example.com"]}
+    at.user = {"is_logged_in": False}
+    at.run()
+    no_errors(at)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.metric and not at.dataframe and not at.sidebar.code
 
 
 def test_no_sign_in_without_auth_settings(db):

@@ -13,6 +13,7 @@ from segmenter import ContactError, RuleError, Segmenter, SegmenterError, Segmen
 from segmenter.fields import Catalogue
 from segmenter.rules import MAX_NAME
 
+from . import auth
 from . import format as fmt
 from . import state
 from .downloads import csv_export
@@ -52,6 +53,11 @@ def apply_link(seg: Segmenter) -> None:
 def offer_demo(seg: Segmenter) -> None:
     """On an empty database, offer the demo contacts (the first-run experience)."""
     if seg.total_contacts():
+        return
+    me = auth.identity()
+    if not auth.can(me, auth.ADMIN):  # demo data on a team database is an admin's decision
+        st.info("The database has no contacts yet. " + auth.why_not(me, auth.ADMIN, "loading demo data or importing "
+                                                                     "contacts") + " Ask an admin.")
         return
     st.info("The database has no contacts yet. Load demo contacts to explore, or import a CSV on the Contacts page.")
     if st.button("Load 20,000 demo contacts", type="primary", key="load_demo"):
@@ -169,6 +175,12 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
     """Name + save (or update the loaded segment). Handled in the run itself, not in a callback, so the rules
     saved are the ones on screen even when a value was typed and Save clicked in one go."""
     loaded = st.session_state[state.LOADED]
+    me = auth.identity()
+    if not auth.can(me, auth.EDITOR):
+        st.button("Save segment", type="primary", key="save_segment", width="stretch", disabled=True,
+                  help=auth.why_not(me, auth.EDITOR, "saving segments"))
+        st.caption(auth.why_not(me, auth.EDITOR, "saving segments") + " Share the link below instead.")
+        return
     name = st.text_input("Segment name", loaded["name"] if loaded else "", max_chars=MAX_NAME,
                          key=f"segment_name:{loaded['id'] if loaded else 'new'}",
                          placeholder="e.g. Active enterprise customers")
@@ -186,7 +198,14 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
 def export(seg: Segmenter, rules: list, n: int) -> None:
     loaded = st.session_state[state.LOADED]
     stem = f"segment-{loaded['id']}" if loaded else "segment"
-    st.download_button(f"Export CSV ({fmt.count(n)} contacts)", data=csv_export(seg, rules), file_name=f"{stem}.csv",
+    me = auth.identity()
+    if not auth.can(me, auth.EDITOR):
+        st.button(f"Export CSV ({fmt.count(n)} contacts)", key="export_csv", icon=":material/download:",
+                  width="stretch", disabled=True, help=auth.why_not(me, auth.EDITOR, "exporting contacts"))
+        st.caption(auth.why_not(me, auth.EDITOR, "exporting contacts"))
+        return
+    st.download_button(f"Export CSV ({fmt.count(n)} contacts)", data=csv_export(seg, rules, f"{stem}.csv"),
+                       file_name=f"{stem}.csv",
                        mime="text/csv", on_click="ignore", key="export_csv", icon=":material/download:",
                        width="stretch")
     st.caption("All matching contacts, streamed from the database as it is now. Cells that could run as "

@@ -1,4 +1,4 @@
-"""The one Segmenter per database URL, shared by every session (it is thread-safe), and who is signed in."""
+"""The one Segmenter per database URL, shared by every session (it is thread-safe), and each session's view of it."""
 from __future__ import annotations
 
 import streamlit as st
@@ -6,7 +6,7 @@ import streamlit as st
 import segmenter
 from segmenter.settings import load as load_settings
 
-from .format import md
+from . import auth
 
 
 def max_upload_mb() -> int:
@@ -25,9 +25,9 @@ def _segmenter(url: str) -> segmenter.Segmenter:
     return segmenter.connect(url)
 
 
-def get_segmenter() -> segmenter.Segmenter:
-    """The Segmenter for $SEGMENTER_DATABASE_URL (or the default SQLite file); stops the page with a message if
-    the database cannot be opened."""
+def shared_segmenter() -> segmenter.Segmenter:
+    """The one Segmenter for $SEGMENTER_DATABASE_URL (or the default SQLite file), with every right: only for
+    what is the same for everyone (suggestions). Stops the page with a message if the database cannot be opened."""
     try:
         return _segmenter(load_settings().database_url)  # may itself fail on an unreadable secrets.toml
     except segmenter.SegmenterError as exc:
@@ -35,15 +35,17 @@ def get_segmenter() -> segmenter.Segmenter:
         st.stop()
 
 
+def get_segmenter() -> segmenter.Segmenter:
+    """This session's Segmenter: the shared one acting as the signed-in person with their role (SPEC §10), so a
+    page that forgets a check still cannot do more than the role allows. Stops the page for anyone not let in."""
+    me = auth.identity()
+    return shared_segmenter().as_user(me.who, me.role, via="app")
+
+
 def current_user() -> str | None:
-    """The signed-in user's email (recorded on segments they save), or None when nobody is signed in."""
-    try:
-        if st.user.get("is_logged_in"):
-            email = st.user.get("email")
-            return email if isinstance(email, str) else None
-    except Exception:  # st.user is unavailable outside a running app (bare script, some test harnesses)
-        return None
-    return None
+    """The signed-in user's email (recorded on segments they save), or None when nobody signs in."""
+    me = auth.identity()
+    return me.who if me.signed_in else None
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -51,23 +53,3 @@ def suggestions(url: str, field: str) -> list[str]:
     """Common values of a text field for `in` lists. Shared data (the same for everyone on this database),
     refreshed every minute: a suggestion is only a hint, the rule is evaluated on current data."""
     return _segmenter(url).suggestions(field, limit=100)
-
-
-def _auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets.toml at all
-        return False
-
-
-def account_box() -> None:
-    """Sign in / out in the sidebar when the app has an [auth] section in secrets.toml (docs/operating.md)."""
-    if not _auth_configured():
-        return
-    user = current_user()
-    if user:
-        st.caption(f"Signed in as {md(user)}")
-        st.button("Sign out", key="sign_out", on_click=st.logout)
-    else:
-        st.caption("Sign in so the segments you save record your name.")
-        st.button("Sign in", key="sign_in", on_click=st.login)
