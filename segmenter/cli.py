@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _connect(args):
     from . import connect
-    return connect(getattr(args, "database", None))
+    seg = connect(getattr(args, "database", None))
+    seg.via = "cli"  # the audit trail records $SEGMENTER_USER (else the OS user) acting from the command line
+    return seg
 
 
 def cmd_demo(args) -> int:
@@ -115,9 +117,11 @@ def cmd_segments(args) -> int:
 
 def cmd_export(args) -> int:
     with _connect(args) as seg:
-        # An unknown segment, field or column fails here, before a file is created.
+        # An unknown segment, field or column fails here, before a file is created; the export is audited when the
+        # file is complete.
         columns = seg.export_columns(args.columns) if args.columns is not None else seg.export_columns()
-        frames = seg.export_frames(args.segment_id, order_by=args.order_by, descending=args.desc)
+        frames = seg.export_frames(args.segment_id, order_by=args.order_by, descending=args.desc,
+                                   file_name="(stdout)" if args.output == "-" else args.output)
         from . import csv_export
         if args.output == "-":
             csv_export.write_csv(sys.stdout, columns, frames)
@@ -155,8 +159,10 @@ def cmd_serve(args) -> int:
 
     _check_can_listen(args.host, args.port)
     app = create_app(getattr(args, "database", None))
-    keyed = bool(load_settings().api_key)
-    auth = "an API key is required" if keyed else "no API key (SEGMENTER_API_KEY unset)"
+    keys = app.state.api_keys
+    keyed = bool(keys)
+    auth = (f"API keys required: {', '.join(f'{name} ({role})' for name, role in keys)}" if keyed
+            else "no API key (SEGMENTER_API_KEY and SEGMENTER_API_KEYS unset)")
     if not keyed and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host} without SEGMENTER_API_KEY: anyone who can reach this port "
               "can read contacts and change segments", file=sys.stderr)

@@ -270,9 +270,12 @@ class Segmenter:
         return check_columns(columns, default)
 
     def export_frames(self, segment_id_or_rules: Any, batch: int = 50_000, *, order_by: str | None = None,
-                      descending: bool = False, file_name: str | None = None):
-        """The matching contacts batch by batch, for an export. An unknown segment or invalid rules fail here, at
-        the call; the audit trail gets one entry when the iteration ends, with the rows the consumer took."""
+                      descending: bool = False, file_name: str | None = None, limit: int | None = None,
+                      offset: int = 0):
+        """The matching contacts batch by batch (rows ``offset`` to ``offset + limit``), for an export. An unknown
+        segment or invalid rules fail here, at the call; the audit trail gets one entry when the iteration ends,
+        with the rows the consumer took."""
+        limit, offset = _check_page(limit, offset)
         if isinstance(segment_id_or_rules, (list, tuple, Rules)):
             rules = self.validate(segment_id_or_rules)
             entry = self._entry(audit.EXPORT, rules=rules.canonical, file_name=file_name)
@@ -283,7 +286,8 @@ class Segmenter:
             entry = self._entry(audit.EXPORT, segment_id=found["id"], segment_version=found.get("version"),
                                 rules=found["rules"], file_name=file_name)
         order = self.order(order_by, descending)
-        return self._audited(self.backend.frames(rules, _now(), batch, order=order), entry)
+        frames = self.backend.frames(rules, _now(), batch, order=order)
+        return self._audited(_page(frames, limit, offset) if limit is not None or offset else frames, entry)
 
     def _audited(self, frames: Iterable[pd.DataFrame], entry: audit.Entry) -> Iterator[pd.DataFrame]:
         try:
@@ -407,6 +411,21 @@ def _version(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SegmenterError(f"expected_version must be a whole number >= 1, got {value!r}")
     return value
+
+
+def _page(frames: Iterable[pd.DataFrame], limit: int | None, offset: int) -> Iterator[pd.DataFrame]:
+    """The rows ``offset`` .. ``offset + limit`` of a sequence of frames, still batch by batch."""
+    left = limit
+    for frame in frames:
+        if offset >= len(frame):
+            offset -= len(frame)
+            continue
+        frame, offset = frame.iloc[offset:], 0
+        if left is not None:
+            frame, left = frame.iloc[:left], left - min(left, len(frame))
+        yield frame
+        if left == 0:
+            return
 
 
 def _check_page(limit: Any, offset: Any) -> tuple[int | None, int]:
