@@ -1,0 +1,75 @@
+"""SPEC §10: without configuration the app listens on localhost only. A real `streamlit run app.py` from the
+repository (so .streamlit/config.toml applies) answers on 127.0.0.1 and refuses a TCP connection on this machine's
+non-loopback address."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def non_loopback_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback: the interface a route out would use, and the host name's."""
+    found = set()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # UDP connect sends nothing: it only picks the outgoing interface
+        found.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    try:
+        found.update(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET))
+    except OSError:
+        pass
+    return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback and a != "0.0.0.0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connects(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except ConnectionRefusedError:
+        return False
+
+
+def test_the_app_refuses_connections_on_a_non_loopback_address_by_default(tmp_path):
+    addresses = non_loopback_addresses()
+    if not addresses:  # pragma: no cover - a machine with loopback only cannot show the difference
+        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    port = free_port()
+    env = {**os.environ, "SEGMENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    for name in [k for k in env if k.startswith("STREAMLIT_SERVER_")]:  # nothing may override config.toml here
+        del env[name]
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while not connects("127.0.0.1", port):
+            assert app.poll() is None, app.stdout.read().decode(errors="replace") if app.stdout else ""
+            assert time.monotonic() < deadline, "the app did not start listening on 127.0.0.1"
+            time.sleep(0.3)
+        for address in addresses:
+            assert not connects(address, port), f"the app accepted a connection on {address}:{port}"
+    finally:
+        app.terminate()
+        try:
+            app.wait(20)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            app.kill()
+            app.wait(5)
