@@ -8,8 +8,9 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .errors import PermissionDenied, SegmenterError
 
@@ -117,7 +118,7 @@ def scoped_class() -> type:
                 return denied(self.user, self.role, EDITOR,
                               f"reading {asked} (more than {VIEWER_PAGE_LIMIT} in one page)")
 
-            def as_user(self, email: str, role: str, *, via: str | None = None) -> "Segmenter":
+            def as_user(self, email: str, role: str, *, via: str | None = None) -> Segmenter:
                 if not may(self.role, check_role(role)):  # no way up from a scoped Segmenter
                     raise denied(self.user, self.role, role, f"acting as {role}")
                 return scope(self, email, role, via)
@@ -136,7 +137,7 @@ _SCOPED: type | None = None
 _GUARDED: dict[str, str] = {}
 
 
-def scope(seg: "Segmenter", who: str, role: str, via: str | None = None) -> "Segmenter":
+def scope(seg: Segmenter, who: str, role: str, via: str | None = None) -> Segmenter:
     """A Segmenter sharing ``seg``'s engine, back end and snapshot, acting as ``who`` with ``role``."""
     check_role(role)
     if not isinstance(who, str) or not who.strip():
@@ -202,7 +203,7 @@ class Team:
     admins: People
 
     @classmethod
-    def from_section(cls, section: Any) -> "Team":
+    def from_section(cls, section: Any) -> Team:
         section = section if isinstance(section, dict) or hasattr(section, "get") else {}
         return cls(*(parse_people(k, section.get(k)) for k in ("allowed", "editors", "admins")))
 

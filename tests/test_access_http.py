@@ -6,11 +6,11 @@ import sys
 
 import httpx
 import pytest
+from test_http import LiveServer
 
 import segmenter
 from segmenter import SegmenterError
 from segmenter.http import create_app
-from test_http import LiveServer
 
 KEYS = "reporting:viewer:view-key-1,crm-sync:editor:edit-key-2,ops:admin:admin-key-3"
 ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
@@ -120,7 +120,8 @@ def test_without_keys_the_server_acts_as_its_own_identity_with_every_right(seg, 
         live = LiveServer(create_app(own))
         try:
             sid = own.create_segment("Everyone", [])["id"]
-            assert httpx.get(live.url + "/api/segments/contacts", params={"segment_id": sid, "format": "csv"}).status_code == 200
+            answer = httpx.get(live.url + "/api/segments/contacts", params={"segment_id": sid, "format": "csv"})
+            assert answer.status_code == 200
         finally:
             live.stop()
     assert (seg.audit_log(1)[0]["who"], seg.audit_log(1)[0]["via"]) == ("api-server", "http")
