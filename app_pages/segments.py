@@ -8,9 +8,8 @@ import streamlit as st
 
 from segmenter import SegmenterError
 from segmenter.rules import MAX_NAME, describe
-from ui import auth
+from ui import auth, state
 from ui import format as fmt
-from ui import state
 from ui.downloads import definitions_json, read_definitions
 from ui.resources import current_user, get_segmenter
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import getpass
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +142,7 @@ def scope(seg: Segmenter, who: str, role: str, via: str | None = None) -> Segmen
     if not isinstance(who, str) or not who.strip():
         raise SegmenterError("as_user needs the person's email (or the key's name), got " + repr(who))
     cls = scoped_class()
-    out = object.__new__(cls)
+    out: Segmenter = object.__new__(cls)
     out.__dict__.update(seg.__dict__)
     out.__dict__.update(user=who.strip(), role=role, via=via or seg.__dict__.get("via", "python"))
     return out

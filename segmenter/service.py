@@ -92,7 +92,7 @@ class Segmenter:
         self.close()
 
     # ---- who acts ----
-    def as_user(self, email: str, role: str, *, via: str | None = None) -> "Segmenter":
+    def as_user(self, email: str, role: str, *, via: str | None = None) -> Segmenter:
         """A Segmenter over the same database and shared snapshot acting as ``email`` (a person, or an API key's
         name) with ``role`` — viewer, editor or admin (SPEC §10): calls beyond the role raise ``PermissionDenied``
         naming the role needed; saves record ``email``, and so does the audit trail."""

@@ -111,7 +111,8 @@ def parse_api_keys(keys: str | None, legacy_key: str | None = None) -> list[ApiK
             if not _KEY_NAME.match(name):
                 raise SegmenterError(f"{where}: the name {name!r} must be 1–100 letters, digits or _ . @ + -")
             if role not in access.ROLES:
-                raise SegmenterError(f"{where} ({name}): unknown role {role!r}; expected one of: {', '.join(access.ROLES)}")
+                raise SegmenterError(f"{where} ({name}): unknown role {role!r}; "
+                                     f"expected one of: {', '.join(access.ROLES)}")
             if not key or any(c.isspace() for c in key):
                 raise SegmenterError(f"{where} ({name}): the key is empty or contains spaces")
             found.append(ApiKey(name, role, key))

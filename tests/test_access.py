@@ -9,7 +9,8 @@ from sqlalchemy.exc import OperationalError
 
 import segmenter
 from segmenter import PermissionDenied, SegmenterError
-from segmenter.access import Team, os_user, parse_api_keys
+from segmenter.access import Team, os_user
+from segmenter.settings import parse_api_keys
 
 ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
 

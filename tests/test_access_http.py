@@ -6,7 +6,7 @@ import sys
 
 import httpx
 import pytest
-from test_http import LiveServer
+from helpers import LiveServer
 
 import segmenter
 from segmenter import SegmenterError

@@ -8,14 +8,14 @@ is missing. The signed-in user is Streamlit's ``st.user``; tests set it through 
 testing support, which a running server never reads."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
 from segmenter import SegmenterError
 from segmenter.access import ADMIN, EDITOR, Team, may, os_user
+from segmenter.settings import load as load_settings
 
 from .format import md
 
@@ -56,7 +56,7 @@ def identity() -> Identity:
     """Who this session is, or the page stops here: a sign-in screen, or a refusal naming the email used.
     Called before anything shows data (app.py, and get_segmenter() for every page)."""
     if not auth_configured():
-        return Identity(os.environ.get("SEGMENTER_USER") or os_user(), ADMIN, False)
+        return Identity(load_settings().user or os_user(), ADMIN, False)
     if not _user("is_logged_in"):
         _sign_in_screen()
     email = _user("email")
@@ -73,18 +73,20 @@ def identity() -> Identity:
     return Identity(email.strip().lower(), role, True)
 
 
-def _sign_in_screen() -> None:
+def _sign_in_screen() -> NoReturn:
     st.title("Segmenter")
     st.info("This app holds personal data: sign in to continue.")
     st.button("Sign in", key="sign_in", type="primary", on_click=st.login)
     st.stop()
+    raise AssertionError("st.stop() ends the run")  # for the type checker: st.stop raises
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     st.title("Segmenter")
     st.error(message, icon=":material/block:")
     st.button("Sign out", key="sign_out", on_click=st.logout)
     st.stop()
+    raise AssertionError("st.stop() ends the run")
 
 
 def can(me: Identity, needed: str) -> bool:

@@ -13,9 +13,8 @@ from segmenter import ContactError, RuleError, Segmenter, SegmenterError, Segmen
 from segmenter.fields import Catalogue
 from segmenter.rules import MAX_NAME
 
-from . import auth
+from . import auth, state
 from . import format as fmt
-from . import state
 from .downloads import csv_export
 from .resources import current_user
 
