@@ -27,8 +27,8 @@ NEEDS: dict[str, str] = {
     # viewer: build rules, see counts, previews, funnel, breakdown, explain; open links
     **dict.fromkeys([
         "fields", "catalogue", "validate", "count", "funnel", "contacts", "explain", "breakdown", "total_contacts",
-        "suggestions", "list_segments", "get_segment", "get_segment_contacts", "export_columns", "overlap", "split",
-        "history", "changes", "as_user", "close"], VIEWER),
+        "suggestions", "list_segments", "get_segment", "get_segment_contacts", "export_columns", "order", "overlap",
+        "split", "history", "changes", "as_user", "close"], VIEWER),
     # editor: + save, update, rename, duplicate, delete segments; export CSV
     **dict.fromkeys([
         "create_segment", "update_segment", "delete_segment", "export_csv", "export_frames", "match",

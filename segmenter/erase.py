@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete
 
-from . import snapshot_cache, store
+from . import audit, snapshot_cache, store
 from .errors import ContactError
 
 if TYPE_CHECKING:
@@ -38,14 +38,19 @@ def delete_contacts(seg: Segmenter, emails_or_rules: Any) -> int:
                            f"got {type(emails_or_rules).__name__}")
     if not emails_or_rules:
         return 0  # an empty list erases nothing (as rules, [] would match everyone: never by accident)
+    # The audit trail (SPEC §10) records who erased how many, in the same transaction, never whom: no emails and no
+    # rules (they may name the people erased).
+    entry = seg._entry(audit.ERASE)
     if _is_rules(emails_or_rules):
         rules = seg.validate(emails_or_rules)
         with store.writing(seg.engine) as conn:
-            removed = _delete_by_rules(conn, rules, dt.datetime.now(dt.UTC))
+            removed = entry.rows = _delete_by_rules(conn, rules, dt.datetime.now(dt.UTC))
+            audit.record(conn, entry)
     else:
         emails = _emails(emails_or_rules)
         with store.writing(seg.engine) as conn:
-            removed = _delete_by_emails(conn, emails)
+            removed = entry.rows = _delete_by_emails(conn, emails)
+            audit.record(conn, entry)
     if removed:
         forget_copies(seg)
     return removed

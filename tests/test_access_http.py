@@ -87,12 +87,17 @@ def test_the_single_api_key_is_an_editor_named_in_the_audit_trail(server, seg):
     assert seg.audit_log(1)[0]["who"] == "SEGMENTER_API_KEY"
 
 
-def test_an_admin_key_passes_the_role_check_everywhere(server, seg):
+def test_an_admin_key_passes_the_role_check_everywhere_and_its_erasures_are_audited(server, seg):
     sid = seg.create_segment("Active", ACTIVE)["id"]
     with client(server, "admin-key-3") as c:
         assert c.get("/api/segments/contacts", params={"segment_id": sid, "format": "csv"}).status_code == 200
+        assert seg.audit_log(1)[0]["who"] == "ops"
+        erased = c.delete("/api/contacts", params={"email": ["p1@example.com", "p2@example.com"]})
+        assert erased.status_code == 200 and erased.json() == {"deleted": 2}
         assert c.delete(f"/api/segments/{sid}").status_code == 204
-    assert seg.audit_log(1)[0]["who"] == "ops"
+    entry = seg.audit_log(1)[0]
+    assert (entry["who"], entry["via"], entry["action"], entry["rows"], entry["rules"]) == ("ops", "http", "erase", 2,
+                                                                                            None)
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nope", "Bearer view-key-1x", "Basic view-key-1", "Bearer  x"])
