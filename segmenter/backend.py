@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -34,6 +35,14 @@ class Backend(Protocol):
     def count(self, rules: Rules, now: dt.datetime) -> int: ...
 
     def funnel(self, rules: Rules, now: dt.datetime) -> list[int]: ...
+
+    def count_many(self, rules: list[Rules], now: dt.datetime) -> list[int]:
+        """The counts of several rule sets at one ``now`` over one state of the data (overlap, split)."""
+        ...
+
+    def member_ids(self, rules: Rules, now: dt.datetime) -> np.ndarray:
+        """The ids of the matching contacts, ascending (membership records)."""
+        ...
 
     def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int, *,
              order: Order | None = None) -> list[dict]:
@@ -96,6 +105,12 @@ class AutoBackend:
 
     def funnel(self, rules: Rules, now: dt.datetime) -> list[int]:
         return self.current().funnel(rules, now)
+
+    def count_many(self, rules: list[Rules], now: dt.datetime) -> list[int]:
+        return self.current().count_many(rules, now)
+
+    def member_ids(self, rules: Rules, now: dt.datetime) -> np.ndarray:
+        return self.current().member_ids(rules, now)
 
     def page(self, rules: Rules, now: dt.datetime, limit: int | None, offset: int, *,
              order: Order | None = None) -> list[dict]:

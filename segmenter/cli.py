@@ -1,4 +1,4 @@
-"""The command line (SPEC §5): ``python -m segmenter demo | forget | import | segments | export | serve``.
+"""The command line (SPEC §5): ``python -m segmenter demo | forget | import | segments | export | serve | record``.
 A thin adapter over the Segmenter class; errors print one line to stderr and exit non-zero."""
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     forget = commands.add_parser("forget", parents=[common],
                                  help="erase contacts by email (SPEC §1): gone from every later evaluation")
     forget.add_argument("emails", nargs="+", metavar="EMAIL")
+
+    commands.add_parser("record", parents=[common],
+                        help="record every segment's count and membership now, for history and changes (run it "
+                             "hourly or daily from cron or a systemd timer; prunes records older than "
+                             "$SEGMENTER_HISTORY_DAYS, default 400)")
 
     serve = commands.add_parser("serve", parents=[common], help="run the HTTP API (see docs/api.md)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -140,6 +145,15 @@ def cmd_forget(args) -> int:
     return 0
 
 
+def cmd_record(args) -> int:
+    with _connect(args) as seg:
+        total = len(seg.segment_graph().rules)
+        recorded = seg.record_counts()
+    skipped = f"; {total - recorded} could not be evaluated" if total > recorded else ""
+    print(f"recorded {recorded:,} segment{'s' if recorded != 1 else ''}{skipped}")
+    return 0
+
+
 def _check_can_listen(host: str, port: int) -> None:
     """Fail in one line before starting uvicorn, whose own bind error is a block of log lines."""
     import socket
@@ -173,7 +187,7 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "segments": cmd_segments, "export": cmd_export,
-            "forget": cmd_forget, "serve": cmd_serve}
+            "forget": cmd_forget, "serve": cmd_serve, "record": cmd_record}
 
 
 def main(argv: list[str] | None = None) -> int:

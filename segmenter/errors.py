@@ -71,3 +71,10 @@ class SegmentInUse(SegmenterError):
 
 class PermissionDenied(SegmenterError):
     """The caller's role lacks the right for this call (SPEC §10); the message names the role needed."""
+
+
+class NoRecord(SegmenterError, LookupError):
+    """No membership record of a segment at or before the asked time (SPEC §9 ``changes``): HTTP 404."""
+
+    def __str__(self) -> str:  # LookupError would repr() the message
+        return str(self.args[0]) if self.args else "no membership record"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .operators import DATETIME, FIELD_TYPES, NUMBER, TEXT
+from .operators import DATETIME, FIELD_TYPES, NUMBER, SAMPLE, SEGMENT, TEXT
 
 __all__ = ["FIELD_TYPES", "MAX_NAME_BYTES", "valid_field_name", "Field", "CORE_FIELDS", "CORE_NAMES",
            "CORE_COLUMNS", "CORE_TYPES", "DATABASE_NAMES", "PRODUCT_NAMES", "RESERVED_NAMES", "Catalogue"]
@@ -49,6 +49,8 @@ CORE_TYPES = {f.name: f.type for f in CORE_FIELDS if f.name != "id"}  # what a r
 DATABASE_NAMES = frozenset({"rowid", "_rowid_", "oid", "xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
 PRODUCT_NAMES = frozenset({"contacts_count", "segment", "sample"})
 RESERVED_NAMES = CORE_NAMES | DATABASE_NAMES | PRODUCT_NAMES
+# The pseudo-fields of SPEC §9: filterable, listed by fields(), but no column (segment membership, random sample).
+PSEUDO_FIELDS: dict[str, Field] = {"segment": Field("segment", SEGMENT), "sample": Field("sample", SAMPLE)}
 
 
 class Catalogue:

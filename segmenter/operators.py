@@ -12,6 +12,9 @@ from .values import UTC, coerce_datetime, is_date_text, parse_date, parse_dateti
 
 TEXT, NUMBER, DATETIME, BOOLEAN = "text", "number", "datetime", "boolean"
 FIELD_TYPES = (TEXT, NUMBER, DATETIME, BOOLEAN)
+# The types of the pseudo-fields `segment` and `sample` (SPEC §9): no column, evaluated by segmenter.compose and
+# segmenter.sampling.
+SEGMENT, SAMPLE = "segment", "sample"
 
 MAX_STRING = 1_000
 MAX_LIST = 1_000
@@ -53,7 +56,13 @@ class EmptyPred:
     """Matches exactly the empty fields (NULL, or '' for text)."""
 
 
-Pred = TextPred | RangePred | BoolPred | EmptyPred
+@dataclass(frozen=True)
+class PseudoPred:
+    """Placeholder of the pseudo-fields' operators: their checked rules become ``rules.SegmentRef`` and
+    ``rules.Sample`` nodes, which every back end evaluates itself."""
+
+
+Pred = TextPred | RangePred | BoolPred | EmptyPred | PseudoPred
 
 
 # ---- value kinds: what an operator takes, and how a raw JSON/Python value is checked ------------------------
@@ -168,6 +177,21 @@ WHEN_PAIR = ValueKind("when_pair", "two dates or two datetimes [A, B] with A <= 
 DAYS = ValueKind("days", f"a whole number of days from 1 to {MAX_DAYS:,}", _days)
 
 
+def _segment_id(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ValueProblem(f"needs a saved segment's id (a whole number), got {_describe(raw)}")
+    return raw
+
+
+def _sample_range(raw: Any):
+    from .sampling import check_range  # the sample's own module words its problems
+    return check_range(raw)
+
+
+SEGMENT_ID = ValueKind("segment_id", "a saved segment's id (a whole number)", _segment_id)
+SAMPLE_RANGE = ValueKind("sample_range", '{"salt": S, "from": A, "to": B} with 0 <= A < B <= 100', _sample_range)
+
+
 # ---- date helpers: a date D means the whole UTC day -----------------------------------------------------------
 
 def _start(d: dt.date) -> dt.datetime:
@@ -274,6 +298,14 @@ _ENTRIES = [
              doc="missing/NULL, or '' for text"),
     Operator("is_not_empty", "is not empty", {t: Form(NONE, lambda v, now: EmptyPred()) for t in FIELD_TYPES},
              negate=True, doc="has a value"),
+    Operator("in_segment", "is in segment", {SEGMENT: Form(SEGMENT_ID, lambda v, now: PseudoPred())},
+             doc="matches segment V's rules now (V: a saved segment's id)", human_template="is in segment {value}"),
+    Operator("not_in_segment", "is not in segment", {SEGMENT: Form(SEGMENT_ID, lambda v, now: PseudoPred())},
+             negate=True, doc="every contact that `in_segment` does not match",
+             human_template="is not in segment {value}"),
+    Operator("in_range", "is in range", {SAMPLE: Form(SAMPLE_RANGE, lambda v, now: PseudoPred())},
+             doc="the contact's sample point p (sha256 of salt:email) has A <= p < B",
+             human_template="sample from {value[from]}% to {value[to]}% (salt '{value[salt]}')"),
 ]
 
 OPERATORS: dict[str, Operator] = {op.key: op for op in _ENTRIES}

@@ -5,7 +5,9 @@ value parsing or date helpers), ``rules.Condition`` or ``values.py``. It has its
 lower-casing (Python ``str.lower``), its own empty-field rule and its own groups, so a wrong operator in the
 back ends' shared compilation cannot hide behind the same mistake here (tests/test_oracle_mutants.py shows it).
 It assumes the rules passed ``segmenter.rules.validate_rules`` (it does not re-check them) and infers each
-rule's field type from its operator and value, so it needs no catalogue.
+rule's field type from its operator and value, so it needs no catalogue. SPEC §9's pseudo-fields are read
+literally too: ``segment`` through the saved segments' raw rules it is given (no resolver, no loop check: it
+trusts validation), ``sample`` with its own sha256 and exact fractions (no ``sampling.py``).
 
 Also the "plain Python loop" in bench/, and what explains one contact's result rule by rule.
 """
@@ -13,14 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from typing import Any
 
 _UTC = dt.UTC
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a plain date; anything else a validated rule holds is ISO 8601
 
 _NEGATIVE = {"not_equals": "equals", "not_contains": "contains", "not_in": "in"}
+Segments = Mapping[int, Any] | None  # saved segment id → its raw rules (SPEC §9 in_segment)
 
 
 # ---- values -------------------------------------------------------------------------------------------------
@@ -139,7 +144,21 @@ def _positive(op: str, x: Any, value: Any, now: dt.datetime) -> bool:
     return _text(op, x, value)
 
 
-def rule_matches(rule: dict, contact: dict, now: dt.datetime) -> bool:
+def _sample(value: dict, email: str) -> bool:
+    """SPEC §9 word for word: n is the first 8 bytes of sha256(salt + ":" + email) read big-endian, and the rule
+    holds when A·2⁶⁴ <= 100·n < B·2⁶⁴ — on exact fractions, never floats (a float bound is its exact value)."""
+    n = int.from_bytes(hashlib.sha256((value["salt"] + ":" + email).encode("utf-8")).digest()[:8], "big")
+    return Fraction(value["from"]) * 2**64 <= 100 * n < Fraction(value["to"]) * 2**64
+
+
+def rule_matches(rule: dict, contact: dict, now: dt.datetime, segments: Segments = None) -> bool:
+    if rule["field"] == "segment":  # SPEC §9: the saved segment's rules, now, on this contact
+        if segments is None or rule["value"] not in segments:
+            raise ValueError(f"the oracle was not given segment {rule['value']}'s rules")
+        inside = all(node_matches(n, contact, now, segments) for n in _nodes(segments[rule["value"]]))
+        return inside if rule["operator"] == "in_segment" else not inside
+    if rule["field"] == "sample":
+        return _sample(rule["value"], contact["email"])
     op, x = rule["operator"], contact.get(rule["field"])
     empty = is_empty(x)
     if op == "is_empty":
@@ -151,11 +170,11 @@ def rule_matches(rule: dict, contact: dict, now: dt.datetime) -> bool:
     return not empty and _positive(op, x, rule.get("value"), now)
 
 
-def node_matches(node: dict, contact: dict, now: dt.datetime) -> bool:
+def node_matches(node: dict, contact: dict, now: dt.datetime, segments: Segments = None) -> bool:
     if "match" in node:
-        results = (node_matches(m, contact, now) for m in node["rules"])
+        results = (node_matches(m, contact, now, segments) for m in node["rules"])
         return any(results) if node["match"] == "any" else all(results)
-    return rule_matches(node, contact, now)
+    return rule_matches(node, contact, now, segments)
 
 
 # ---- the public face ----------------------------------------------------------------------------------------
@@ -169,34 +188,37 @@ def _now(now: dt.datetime) -> dt.datetime:
     return _aware(now)
 
 
-def matches(raw_rules: Any, contact: dict, now: dt.datetime) -> bool:
-    """Whether a contact matches every top-level rule (an empty list matches everyone)."""
+def matches(raw_rules: Any, contact: dict, now: dt.datetime, segments: Segments = None) -> bool:
+    """Whether a contact matches every top-level rule (an empty list matches everyone). ``segments`` maps saved
+    segment ids to their raw rules, for ``in_segment`` / ``not_in_segment``."""
     now = _now(now)
-    return all(node_matches(n, contact, now) for n in _nodes(raw_rules))
+    return all(node_matches(n, contact, now, segments) for n in _nodes(raw_rules))
 
 
-def matching_ids(raw_rules: Any, contacts: Iterable[dict], now: dt.datetime) -> list[int]:
+def matching_ids(raw_rules: Any, contacts: Iterable[dict], now: dt.datetime, segments: Segments = None) -> list[int]:
     """The ids of the matching contacts, in the order given."""
     nodes, now = _nodes(raw_rules), _now(now)
-    return [c["id"] for c in contacts if all(node_matches(n, c, now) for n in nodes)]
+    return [c["id"] for c in contacts if all(node_matches(n, c, now, segments) for n in nodes)]
 
 
-def explain(raw_rules: Any, contact: dict, now: dt.datetime) -> list[dict]:
+def explain(raw_rules: Any, contact: dict, now: dt.datetime, segments: Segments = None) -> list[dict]:
     """Each top-level rule (a group as one line) with whether this contact passes it."""
     from .rules import describe  # plain English only; no evaluation comes from there
     now = _now(now)
-    return [{"position": str(i), "rule": describe([n]), "passes": node_matches(n, contact, now)}
+    return [{"position": str(i), "rule": describe([n]), "passes": node_matches(n, contact, now, segments)}
             for i, n in enumerate(_nodes(raw_rules), 1)]
 
 
 class ReferenceBackend:
-    """The oracle over a fixed list of contact dicts (each with an ``id``), shaped like a back end."""
+    """The oracle over a fixed list of contact dicts (each with an ``id``), shaped like a back end; ``segments``:
+    saved segment id → raw rules."""
 
-    def __init__(self, contacts: Iterable[dict]):
+    def __init__(self, contacts: Iterable[dict], segments: Segments = None):
         self.contacts = list(contacts)
+        self.segments = segments
 
     def ids(self, raw_rules: Any, now: dt.datetime) -> list[int]:
-        return matching_ids(raw_rules, sorted(self.contacts, key=lambda c: c["id"]), now)
+        return matching_ids(raw_rules, sorted(self.contacts, key=lambda c: c["id"]), now, self.segments)
 
     def count(self, raw_rules: Any, now: dt.datetime) -> int:
         return len(self.ids(raw_rules, now))

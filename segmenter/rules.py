@@ -3,6 +3,7 @@ Errors name the rule's position (``rule 2``, ``rule 3.1``), its field and operat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 
 from .errors import RuleError
-from .fields import Catalogue
-from .operators import OPERATORS, Operator, Pred, ValueProblem, operators_for
+from .fields import PSEUDO_FIELDS, Catalogue
+from .operators import OPERATORS, SAMPLE, SEGMENT, Operator, Pred, ValueProblem, operators_for
 
 MAX_RULES = 100
 MAX_DEPTH = 3  # groups inside the top-level array
@@ -67,7 +68,30 @@ class Group:
     raw: dict
 
 
-Node = Condition | Group
+@dataclass(frozen=True)
+class SegmentRef:
+    """``in_segment`` / ``not_in_segment``: the referenced segment's current rules, checked (SPEC §9)."""
+    position: str
+    segment_id: int
+    negate: bool
+    rules: Rules
+    raw: dict
+
+
+@dataclass(frozen=True)
+class Sample:
+    """``sample in_range``: ``lo <= n < hi`` on the contact's sample number for ``salt`` (segmenter.sampling)."""
+    position: str
+    salt: str
+    lo: int
+    hi: int
+    raw: dict
+
+
+Node = Condition | Group | SegmentRef | Sample
+
+# Resolves a referenced segment id to its checked rules; raises RuleError with the reason (no position) otherwise.
+Resolver = Callable[[int], "Rules"]
 
 
 @dataclass(frozen=True)
@@ -95,10 +119,30 @@ def _canonical_value(value: Any) -> Any:
 
 
 class _Checker:
-    def __init__(self, catalogue: Catalogue):
+    def __init__(self, catalogue: Catalogue, resolve: Resolver | None = None):
         self.catalogue = catalogue
+        self.resolve = resolve
         self.problems: list[str] = []
         self.count = 0
+
+    def field(self, name: Any):
+        if not isinstance(name, str):
+            return None
+        return self.catalogue.get(name) or PSEUDO_FIELDS.get(name)
+
+    def pseudo(self, pos: str, name: str, op: Operator, checked: Any, raw: dict) -> Node | None:
+        """The node of a rule on ``segment`` or ``sample``."""
+        if name == SAMPLE:
+            return Sample(pos, checked.salt, checked.lo, checked.hi, raw)
+        if self.resolve is None:
+            self.problems.append(f"rule {pos}: segment rules need the saved segments; none are available here")
+            return None
+        try:
+            inner = self.resolve(checked)
+        except RuleError as exc:
+            self.problems.append(f"rule {pos}: {'; '.join(exc.problems)}")
+            return None
+        return SegmentRef(pos, checked, op.negate, inner, raw)
 
     def node(self, raw: Any, pos: str, depth: int) -> Node | None:
         if isinstance(raw, dict) and ("match" in raw or ("rules" in raw and "field" not in raw)):
@@ -128,7 +172,7 @@ class _Checker:
         canonical = {"match": match, "rules": [n.raw for n in nodes]}
         return Group(pos, match, tuple(nodes), canonical)
 
-    def condition(self, raw: Any, pos: str) -> Condition | None:
+    def condition(self, raw: Any, pos: str) -> Node | None:
         self.count += 1
         where = f"rule {pos}"
         if not isinstance(raw, dict):
@@ -139,9 +183,10 @@ class _Checker:
             self.problems.append(f"{where}: unknown key '{extra[0]}'; expected: field, operator, value")
             return None
         name, key = raw.get("field"), raw.get("operator")
-        field = self.catalogue.get(name) if isinstance(name, str) else None
+        field = self.field(name)
         if field is None:
-            self.problems.append(f"{where}: unknown field {name!r}; expected one of: {', '.join(self.catalogue.names)}")
+            names = self.catalogue.names + list(PSEUDO_FIELDS)
+            self.problems.append(f"{where}: unknown field {name!r}; expected one of: {', '.join(names)}")
             return None
         valid = operators_for(field.type)
         op = OPERATORS.get(key) if isinstance(key, str) else None
@@ -171,19 +216,22 @@ class _Checker:
         except ValueProblem as exc:
             self.problems.append(f"{about} {exc}")
             return None
+        if field.type in (SEGMENT, SAMPLE):
+            return self.pseudo(pos, field.name, op, checked, {"field": name, "operator": key, "value": value})
         return Condition(pos, field.name, field.type, op, checked,
                          {"field": name, "operator": key, "value": _canonical_value(value)})
 
 
-def validate_rules(raw: Any, catalogue: Catalogue) -> Rules:
-    """Check rules against the catalogue; raise RuleError listing every problem, or return the checked tree."""
+def validate_rules(raw: Any, catalogue: Catalogue, resolve: Resolver | None = None) -> Rules:
+    """Check rules against the catalogue; raise RuleError listing every problem, or return the checked tree.
+    ``resolve`` turns an ``in_segment`` id into that segment's checked rules (segmenter.compose)."""
     if isinstance(raw, str):
         raise RuleError("rules must be a JSON array of rules, got a string")
     if isinstance(raw, tuple):
         raw = list(raw)
     if not isinstance(raw, list):
         raise RuleError(f"rules must be a JSON array of rules, got {_kind(raw)}")
-    checker = _Checker(catalogue)
+    checker = _Checker(catalogue, resolve)
     checked = [checker.node(r, str(i), 1) for i, r in enumerate(raw, 1)]
     nodes = [n for n in checked if n is not None]  # a None came with a problem: raised below
     if checker.count > MAX_RULES:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -9,14 +10,16 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import access, audit, csv_export, csv_import, erase, reference, settings, store
+from . import access, audit, csv_export, csv_import, erase, history, reference, settings, store
 from .backend import Backend, make_backend
+from .compose import NEW, Graph, Resolver
 from .contact_frames import frame_records, without_missing
 from .contacts import check_records, known_types, plain_values
-from .errors import ContactError, RuleError, SegmenterError, SegmentNotFound
-from .fields import CORE_COLUMNS, Catalogue
+from .errors import ContactError, RuleError, SegmenterError, SegmentInUse, SegmentNotFound
+from .fields import CORE_COLUMNS, PSEUDO_FIELDS, Catalogue
 from .order import Order, check_columns
 from .rules import Rules, validate_name, validate_rules
+from .segment_tools import SegmentTools
 from .snapshot import Snapshot
 from .values import UTC, format_datetime
 
@@ -49,7 +52,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-class Segmenter:
+class Segmenter(SegmentTools):
     """Segments over one contacts database. Every answer is computed from the data as it is now."""
 
     def __init__(self, url: str | None = None, *, user: str | None = None, backend: str | None = None,
@@ -60,6 +63,7 @@ class Segmenter:
         self.user = user or config.user
         self.role = access.ADMIN  # whoever holds the URL may do everything; as_user() narrows it
         self.via = "python"       # which front end acts, for the audit trail: python, cli, http or app
+        self.history_days = config.history_days  # checked by record_counts (SPEC §9)
         try:
             self.engine = store.make_engine(self.url)
             store.migrate(self.engine)
@@ -115,14 +119,27 @@ class Segmenter:
         return self.backend.catalogue()
 
     def fields(self) -> list[dict]:
-        """Every filterable field: ``{"name", "type", "custom"}``, core fields first."""
-        return [f.as_dict() for f in self.catalogue()]
+        """Every filterable field: ``{"name", "type", "custom"}``, core fields first, custom fields, then the
+        pseudo-fields ``segment`` and ``sample`` (SPEC §9)."""
+        return [f.as_dict() for f in self.catalogue()] + [f.as_dict() for f in PSEUDO_FIELDS.values()]
 
-    def validate(self, rules: Any) -> Rules:
-        """Check rules against the current fields; RuleError names every problem."""
+    def validate(self, rules: Any, resolver: Resolver | None = None) -> Rules:
+        """Check rules against the current fields (and the saved segments they refer to); RuleError names every
+        problem."""
         if isinstance(rules, Rules):
             return rules
-        return validate_rules(rules, self.catalogue())
+        catalogue = self.catalogue()
+        return validate_rules(rules, catalogue, resolver or _LazyResolver(self, catalogue))
+
+    def segment_graph(self, conn=None) -> Graph:
+        """Every saved segment's references (one read of the segments table)."""
+        if conn is None:
+            with self.engine.connect() as conn:
+                return Graph(store.segment_rules(conn))
+        return Graph(store.segment_rules(conn))
+
+    def resolver(self, graph: Graph | None = None) -> Resolver:
+        return Resolver(graph or self.segment_graph(), self.catalogue())
 
     # ---- evaluation ----
     def count(self, rules: Any) -> int:
@@ -163,8 +180,9 @@ class Segmenter:
         if contact is None:
             raise ContactError(f"no contact has the email {email.strip().lower()!r}")
         now = _now()
-        return {"contact": _json_ready(contact), "matches": reference.matches(checked.canonical, contact, now),
-                "rules": reference.explain(checked.canonical, contact, now)}
+        segments = self.segment_graph().rules if '"segment"' in json.dumps(checked.canonical, default=str) else None
+        return {"contact": _json_ready(contact), "matches": reference.matches(checked.canonical, contact, now, segments),
+                "rules": reference.explain(checked.canonical, contact, now, segments)}
 
     def breakdown(self, rules: Any, field: str, *, limit: int = 10) -> list[dict]:
         """Matching contacts counted by ``field``: ``[{"value", "count"}]`` — top text values then "(other)",
@@ -183,12 +201,14 @@ class Segmenter:
         return self.backend.top_values(field, limit)
 
     # ---- segments ----
-    def _segment_out(self, seg: dict, now: dt.datetime | None = None) -> dict:
+    def _segment_out(self, seg: dict, now: dt.datetime | None = None, resolver: Resolver | None = None) -> dict:
         """A stored segment as every read shows it; one that can no longer be evaluated (a field it names was
-        removed) is shown with ``contacts_count`` None and ``error`` saying why, never raised from a list."""
+        removed, a segment it refers to is gone) is shown with ``contacts_count`` None and ``error`` saying why,
+        never raised from a list."""
         out: dict[str, Any] = {"id": seg["id"], "name": seg["name"], "rules": seg["rules"]}
         try:
-            out["contacts_count"] = self.backend.count(self.validate(seg["rules"]), now or _now())
+            resolver = resolver or self.resolver()
+            out["contacts_count"] = self.backend.count(resolver.rules_of(seg["id"]), now or _now())
         except RuleError as exc:
             out["contacts_count"] = None
             out["error"] = str(exc)
@@ -201,18 +221,40 @@ class Segmenter:
         with self.engine.connect() as conn:
             segments = store.list_segments(conn)
         now = _now()
-        return [self._segment_out(s, now) for s in segments]
+        resolver = Resolver(Graph({s["id"]: s["rules"] for s in segments}), self.catalogue())
+        return [self._segment_out(s, now, resolver) for s in segments]
 
     def get_segment(self, segment_id: int | str) -> dict:
         with self.engine.connect() as conn:
             return self._segment_out(store.get_segment(conn, _segment_id(segment_id)))
 
+    def _check_save(self, saving: int, rules: Any) -> tuple[Rules, dt.datetime, Any]:
+        """Rules to save as segment ``saving`` (``NEW`` when created): checked, references resolved, loops and
+        chains refused; with the time and the membership to record (computed before the write transaction)."""
+        graph = self.segment_graph()
+        checked = self.validate(rules, Resolver(graph, self.catalogue()))
+        problems = graph.check(saving, checked.canonical)
+        if problems:
+            raise RuleError(problems)
+        now = _now()
+        return checked, now, self.backend.member_ids(checked, now)
+
+    @staticmethod
+    def _recheck(conn, saving: int, checked: Rules) -> None:
+        """The references again inside the write transaction: a teammate may have changed a segment meanwhile."""
+        problems = Graph(store.segment_rules(conn)).check(saving, checked.canonical)
+        if problems:
+            raise RuleError(problems)
+
     def create_segment(self, name: str, rules: Any, *, user: str | None = None) -> dict:
-        """Save a segment (at version 1); ``user`` (else the connection's identity) is recorded as its creator."""
+        """Save a segment (at version 1); ``user`` (else the connection's identity) is recorded as its creator. Its
+        membership is recorded at once (SPEC §9)."""
         name = validate_name(name)
-        checked = self.validate(rules)
+        checked, now, members = self._check_save(NEW, rules)
         with store.writing(self.engine) as conn:
-            new_id = store.insert_segment(conn, name, checked.canonical, user or self.user, _now())
+            self._recheck(conn, NEW, checked)
+            new_id = store.insert_segment(conn, name, checked.canonical, user or self.user, now)
+            history.add(conn, new_id, now, members)
         return self.get_segment(new_id)
 
     def update_segment(self, segment_id: int, *, name: str | None = None, rules: Any = None,
@@ -224,26 +266,47 @@ class Segmenter:
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = validate_name(name)
+        checked = members = None
+        now = _now()
         if rules is not None:
-            changes["rules"] = self.validate(rules).canonical
+            with self.engine.connect() as conn:
+                store.get_segment(conn, segment_id)  # an unknown id is SegmentNotFound before any rule problem
+            checked, now, members = self._check_save(segment_id, rules)
+            changes["rules"] = checked.canonical
         with store.writing(self.engine) as conn:
             if changes:
-                store.update_segment(conn, segment_id, changes, user or self.user, _now(), expected_version)
+                if checked is not None:
+                    self._recheck(conn, segment_id, checked)
+                store.update_segment(conn, segment_id, changes, user or self.user, now, expected_version)
+                if members is not None:  # every change of rules is recorded (SPEC §9)
+                    history.add(conn, segment_id, now, members)
             else:  # nothing to change: the version stays, but a stale or unknown one is still said
                 store.check_version(conn, segment_id, expected_version)
         return self.get_segment(segment_id)
 
     def delete_segment(self, segment_id: int, *, expected_version: int | None = None) -> None:
-        """Delete a segment; with ``expected_version``, only if it is still at that version (else SegmentConflict)."""
+        """Delete a segment and its membership records; with ``expected_version``, only if it is still at that
+        version (else SegmentConflict); SegmentInUse when another segment's rules refer to it."""
         segment_id, expected_version = _segment_id(segment_id), _version(expected_version)
         with store.writing(self.engine) as conn:
+            store.check_version(conn, segment_id, expected_version)
+            users = Graph(store.segment_rules(conn)).users_of(segment_id)
+            if users:
+                names = store.segment_names(conn, users)
+                listed = ", ".join(f"segment {i} ({names.get(i, '')!r})" for i in users)
+                raise SegmentInUse(segment_id, users, f"segment {segment_id} is used by the rules of {listed}; "
+                                                      "change or delete those first")
+            history.forget_segment(conn, segment_id)
             store.delete_segment(conn, segment_id, expected_version)
 
     def _rules_of(self, segment_id_or_rules: Any) -> Rules:
         if isinstance(segment_id_or_rules, (list, tuple, Rules)):
             return self.validate(segment_id_or_rules)
-        with self.engine.connect() as conn:
-            return self.validate(store.get_segment(conn, _segment_id(segment_id_or_rules))["rules"])
+        segment_id = _segment_id(segment_id_or_rules)
+        resolver = self.resolver()
+        if segment_id not in resolver.graph.rules:
+            raise SegmentNotFound(segment_id)
+        return resolver.rules_of(segment_id)
 
     def get_segment_contacts(self, segment_id: int, *, limit: int | None = None, offset: int = 0,
                              order_by: str | None = None, descending: bool = False) -> list[dict]:
@@ -388,6 +451,19 @@ class Segmenter:
         else:  # nothing valid: still a recorded attempt, with 0 rows written
             self._append(entry)
         return report
+
+
+class _LazyResolver:
+    """Reads the saved segments only when rules refer to one (most rules do not)."""
+
+    def __init__(self, seg: Segmenter, catalogue: Catalogue):
+        self.seg, self.catalogue = seg, catalogue
+        self.inner: Resolver | None = None
+
+    def __call__(self, segment_id: int) -> Rules:
+        if self.inner is None:
+            self.inner = Resolver(self.seg.segment_graph(), self.catalogue)
+        return self.inner(segment_id)
 
 
 # ---- checking records -------------------------------------------------------------------------------------------

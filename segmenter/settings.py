@@ -38,6 +38,9 @@ class Settings:
     """$SEGMENTER_SNAPSHOT_CACHE: off with 0/false/no/off."""
     debug: bool = False
     """$SEGMENTER_DEBUG: the CLI shows the traceback of an unexpected error."""
+    history_days: str | None = None
+    """$SEGMENTER_HISTORY_DAYS as written: membership records older than this many days are pruned by `record`
+    (default 400); parsed, with its error message, by ``history.history_days`` when records are pruned."""
 
     def api_key_list(self) -> list[ApiKey]:
         """The HTTP API's keys: $SEGMENTER_API_KEYS, then $SEGMENTER_API_KEY (an editor). A malformed value is a
@@ -63,6 +66,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         api_keys=env.get("SEGMENTER_API_KEYS"),
         snapshot_cache=env.get("SEGMENTER_SNAPSHOT_CACHE", "1") not in _OFF,
         debug=bool(env.get("SEGMENTER_DEBUG")),
+        history_days=env.get("SEGMENTER_HISTORY_DAYS") or None,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import datetime as dt
+import itertools
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # whatever a damaged or foreign cache file can raise while it is read and applied: each means "read the table"
 _CACHE_DOUBTS = (snapshot_cache.CacheError, OSError, pa.ArrowException, ValueError, IndexError, KeyError, TypeError)
 LOOKUP_MAX = 250_000  # above this many distinct values a text column keeps no value → code dict (memory)
+_GENERATIONS = itertools.count(1)
 
 
 def to_micros(value: dt.datetime) -> int:
@@ -97,6 +99,9 @@ class TextColumn:
 
     def _start(self, codes: np.ndarray, dictionary: pa.Array, lowered: pa.Array | None = None) -> None:
         """(Re)set every row and the dictionary: on creation, and when ``_compact`` rebuilds the column."""
+        # Codes keep their values while the dictionary only grows; a rebuild (_compact) or a reload starts a new
+        # generation. Caches of per-value results (sampling's hashes) are valid within one generation.
+        self.generation = next(_GENERATIONS)
         self._codes = Growable(codes)
         self._chunks: list[pa.Array] = []
         self._low_chunks: list[pa.Array] = []

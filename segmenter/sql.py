@@ -32,7 +32,8 @@ from .fields import Catalogue
 from .models import UTCDateTime
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT, BoolPred, EmptyPred, Pred, RangePred, TextPred
 from .order import Order, sql_order
-from .rules import Condition, Group, Node, Rules
+from .rules import Condition, Group, Node, Rules, Sample, SegmentRef
+from .sampling import TWO_64, hex_bound
 
 # ICU's root-locale lower() is Python's str.lower for the cases the libc one gets wrong ('İ' → 'i̇', final sigma).
 ICU_COLLATION = "und-x-icu"
@@ -73,8 +74,8 @@ def like_escape(value: str) -> str:
 class Compiler:
     """Compiles checked rules against one contacts table; field names come only from the catalogue."""
 
-    def __init__(self, table: Table, dialect: str, icu: bool):
-        self.table, self.dialect, self.icu = table, dialect, icu
+    def __init__(self, table: Any, dialect: str, icu: bool, depth: int = 0):  # a Table, or an alias of it
+        self.table, self.dialect, self.icu, self.depth = table, dialect, icu, depth
 
     def rules(self, rules: Rules, now: dt.datetime) -> ColumnElement:
         return and_(true(), *(self.node(n, now) for n in rules.nodes))
@@ -83,7 +84,38 @@ class Compiler:
         if isinstance(node, Group):
             members = [self.node(m, now) for m in node.members]
             return or_(*members) if node.match == "any" else and_(*members)
+        if isinstance(node, SegmentRef):
+            return self.segment(node, now)
+        if isinstance(node, Sample):
+            return self.sample(node)
         return self.condition(node, now)
+
+    def segment(self, ref: SegmentRef, now: dt.datetime) -> ColumnElement:
+        """``id IN (SELECT id FROM contacts WHERE <the referenced rules>)``: one statement, no round trips."""
+        inner = Compiler(self.table.alias(f"seg{self.depth + 1}"), self.dialect, self.icu, self.depth + 1)
+        members = select(inner.table.c.id).where(inner.rules(ref.rules, now))
+        hit = self.table.c.id.in_(members)
+        return not_(hit) if ref.negate else hit
+
+    def sample_key(self, salt: str) -> ColumnElement:
+        """The contact's sample number as 16 lower-case hex digits (segmenter.sampling), computed by the database."""
+        email = self.table.c.email
+        if self.dialect == "sqlite":  # registered on every connection by store.make_engine
+            return func.segmenter_sample_key(literal(salt, Text()), email, type_=Text())
+        message = literal(salt + ":", Text()).concat(email)
+        if self.dialect == "postgresql":
+            digest = func.encode(func.sha256(func.convert_to(message, literal("UTF8", Text()))), literal("hex", Text()))
+            return func.substr(digest, 1, 16, type_=Text()).collate("C")
+        return func.substr(func.sha256(message), 1, 16, type_=Text())  # DuckDB: sha256 of the text, as hex
+
+    def sample(self, node: Sample) -> ColumnElement:
+        # One BETWEEN, so the key (a hash per row; a Python call on SQLite) is computed once: ``n < hi`` is
+        # ``n <= hi - 1``, and fixed-width hex orders like the numbers.
+        key = self.sample_key(node.salt)
+        lo = literal(hex_bound(node.lo), Text())
+        if node.hi >= TWO_64:
+            return func.coalesce(key >= lo, false())
+        return func.coalesce(key.between(lo, literal(hex_bound(node.hi - 1), Text())), false())
 
     def condition(self, cond: Condition, now: dt.datetime) -> ColumnElement:
         column = self.table.c[cond.field]
@@ -243,6 +275,22 @@ class SqlBackend:
         with self.engine.connect() as conn:
             _cat, table, where = self.where(conn, rules, now)
             return conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+
+    def count_many(self, rules: list[Rules], now: dt.datetime) -> list[int]:
+        """The counts of several rule sets, all counted in one scan."""
+        if not rules:
+            return []
+        with self.engine.connect() as conn:
+            _cat, compiler = self._setup(conn)
+            counts = [func.count().filter(compiler.rules(r, now)) for r in rules]
+            return [int(c) for c in conn.execute(select(*counts).select_from(compiler.table)).one()]
+
+    def member_ids(self, rules: Rules, now: dt.datetime) -> np.ndarray:
+        """The ids of the matching contacts, ascending (membership records)."""
+        with self.engine.connect() as conn:
+            _cat, table, where = self.where(conn, rules, now)
+            result = conn.execute(select(table.c.id).where(where).order_by(table.c.id))
+            return np.fromiter((r[0] for r in result), dtype=np.int64)
 
     def funnel(self, rules: Rules, now: dt.datetime) -> list[int]:
         """Contacts left after each top-level rule, all counted in one scan."""

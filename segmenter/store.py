@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from .errors import ContactError, SegmentConflict, SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field
 from .models import ContactChange, CustomField, Segment, contacts_table, custom_column
+from .sampling import sample_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_MS = 30_000
@@ -75,6 +76,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
         dbapi_conn.create_function("py_lower", 1, _py_lower, deterministic=True)
         dbapi_conn.create_function("py_text_test", 3, _py_text_test, deterministic=True)
+        dbapi_conn.create_function("segmenter_sample_key", 2, sample_key, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
@@ -388,6 +390,15 @@ def get_segment(conn: Connection, segment_id: int) -> dict:
     if row is None:
         raise SegmentNotFound(segment_id)
     return dict(row._mapping)
+
+
+def segment_rules(conn: Connection) -> dict[int, Any]:
+    """Every saved segment's rules by id."""
+    return {i: r for i, r in conn.execute(select(Segment.id, Segment.rules).order_by(Segment.id))}
+
+
+def segment_names(conn: Connection, ids: list[int]) -> dict[int, str]:
+    return {i: n for i, n in conn.execute(select(Segment.id, Segment.name).where(Segment.id.in_(ids)))}
 
 
 def insert_segment(conn: Connection, name: str, rules: list, user: str | None, now: dt.datetime) -> int:

@@ -147,7 +147,20 @@ CASES = [
     ('vip', 'is_empty', None, 'cdefghi'),
     ('plan', 'equals', 'PRO', 'a'),
     ('plan', 'not_equals', 'pro', 'bcdefghi'),
+    # segment membership (SPEC §9): saved segment 1 is ACTIVE_SEGMENT below
+    ("segment", "in_segment", 1, "ab"),
+    ("segment", "not_in_segment", 1, "cdefghi"),
+    # samples (SPEC §9): p = 100·n/2⁶⁴, n the first 8 bytes of sha256("s1:" + email): a 85.5, b 84.9, c 32.4,
+    # d 24.1, e 40.9, f 62.0, g 0.277, h 43.2, i 11.7
+    ("sample", "in_range", {"salt": "s1", "from": 0, "to": 100}, "abcdefghi"),
+    ("sample", "in_range", {"salt": "s1", "from": 0, "to": 25}, "dgi"),
+    ("sample", "in_range", {"salt": "s1", "from": 25, "to": 50}, "ceh"),
+    ("sample", "in_range", {"salt": "s1", "from": 50, "to": 90}, "abf"),
+    ("sample", "in_range", {"salt": "s1", "from": 90, "to": 100}, ""),
+    ("sample", "in_range", {"salt": "s1", "from": 0.27, "to": 0.28}, "g"),
 ]
+# The one saved segment of the table's databases (id 1), for in_segment / not_in_segment.
+ACTIVE_SEGMENT = [{"field": "status", "operator": "equals", "value": "active"}]
 GROUPS = [
     ([{"match": "any", "rules": [rule("status", "equals", "active"), rule("mrr", "greater_than", 10)]}], "abd"),
     ([rule("company", "contains", "acme"), {"match": "any", "rules": [
@@ -163,6 +176,7 @@ def fill_with_api(url: str) -> None:
     with segmenter.connect(url, backend="memory") as s:
         s.add_contacts([{"email": f"{k}@x.com", **{f: v for f, v in c.items() if v not in (None, "")}}
                         for k, c in CONTACTS.items()])
+        s.create_segment("Active", ACTIVE_SEGMENT)  # id 1
         with s.engine.begin() as conn:  # what the API never writes: '' and NULL over the default created_at
             for k, c in CONTACTS.items():
                 for f in ("company", "status", "created_at"):

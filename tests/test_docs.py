@@ -49,10 +49,11 @@ def demo(seg):
          "created_at": "2024-12-31T23:59:59Z"},
         {"email": "d@x.com", "mrr": 20},  # created now
     ])
+    seg.create_segment("Active", [{"field": "status", "operator": "equals", "value": "active"}])  # id 1, as the docs use
     return seg
 
 
-# What each documented example selects from the four contacts above, worked out by hand from SPEC §2.
+# What each documented example selects from the four contacts above, worked out by hand from SPEC §2 and §9.
 EXPECTED = {
     ("equals", "status"): {"a@x.com"},
     ("not_equals", "status"): {"a@x.com", "c@gmail.com", "d@x.com"},  # no status: matches
@@ -79,6 +80,10 @@ EXPECTED = {
     ("is_false", "vip"): {"sales@x.com"},
     ("is_empty", "company"): {"sales@x.com", "d@x.com"},  # '' and missing
     ("is_not_empty", "company"): {"a@x.com", "c@gmail.com"},
+    ("in_segment", "segment"): {"a@x.com"},  # segment 1: status equals active
+    ("not_in_segment", "segment"): {"sales@x.com", "c@gmail.com", "d@x.com"},
+    # sample points for salt "spring-2026": a 72.0, sales 0.31, c 16.6, d 22.9 (SPEC §9's formula)
+    ("in_range", "sample"): {"sales@x.com"},
 }
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import create_engine, insert
 
 import segmenter
 from helpers import fresh_pg_database
-from operator_cases import CASES, CONTACTS, CUSTOM, GROUPS, NOW, fill_with_api, rule
+from operator_cases import ACTIVE_SEGMENT, CASES, CONTACTS, CUSTOM, GROUPS, NOW, fill_with_api, rule
 from segmenter.models import CustomField, contacts_table
+from segmenter.compose import Graph, Resolver
 from segmenter.rules import validate_rules
 from segmenter.backend import AutoBackend
 from segmenter.sql import SqlBackend, like_escape
@@ -66,7 +67,8 @@ def backend(request):
 
 
 def letters(backend, raw) -> str:
-    rules = validate_rules(raw, backend.catalogue())
+    catalogue = backend.catalogue()
+    rules = validate_rules(raw, catalogue, Resolver(Graph({1: ACTIVE_SEGMENT}), catalogue))
     rows = backend.page(rules, NOW, None, 0)
     assert backend.count(rules, NOW) == len(rows)
     return "".join(sorted(r["email"][0] for r in rows))

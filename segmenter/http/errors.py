@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (
     ContactError,
+    NoRecord,
     PermissionDenied,
     RuleError,
     SegmentConflict,
@@ -34,6 +35,7 @@ log = logging.getLogger("segmenter.http")
 STATUS_BY_ERROR: tuple[tuple[type[SegmenterError], int], ...] = (
     (PermissionDenied, 403),
     (SegmentNotFound, 404),
+    (NoRecord, 404),  # SPEC §6: no history record yet
     (SegmentInUse, 409),
     (SegmentConflict, 412),
     (RuleError, 422),
@@ -79,6 +81,9 @@ def _validation_message(err: dict) -> str:
     return f"{where}: {err.get('msg', 'is invalid')}" + (f", got {got!r}" if kind.endswith("_parsing") else "")
 
 
+_BODY_KEYS = {"preview": ("rules",), "overlap": ("a", "b"), "split": ("segment_id", "rules", "parts", "salt")}
+
+
 def _core_problems(seg: Segmenter, body: Any, expected: tuple[str, ...]) -> list[str]:
     """The rule and name problems in a body as the core words them (SPEC §2), when the body is an object."""
     if isinstance(body, (bytes, str)):
@@ -86,8 +91,9 @@ def _core_problems(seg: Segmenter, body: Any, expected: tuple[str, ...]) -> list
     if not isinstance(body, dict):
         return [f"the request body must be a JSON object, got {_kind(body)}"]
     problems = []
-    for key, check in (("name", validate_name), ("rules", seg.validate)):
-        if key in expected and body.get(key) is not None:
+    checks = (("name", validate_name), ("rules", seg.validate), ("a", seg.validate), ("b", seg.validate))
+    for key, check in checks:
+        if key in expected and isinstance(body.get(key), (list, str) if key != "name" else object):
             try:
                 check(body[key])
             except RuleError as exc:
@@ -113,7 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, [_validation_message(e) for e in errors])
         problems = []
         if any(e.get("loc", ("",))[0] == "body" and e.get("type") != "missing" for e in errors):
-            expected = ("rules",) if request.url.path.endswith("/preview") else ("name", "rules")
+            expected = _BODY_KEYS.get(request.url.path.rsplit("/", 1)[-1], ("name", "rules"))
             seg = request.app.state.segmenter
             problems = await run_in_threadpool(_core_problems, seg, exc.body, expected)  # it reads the database
         return error_response(422, problems or [_validation_message(e) for e in errors])

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .. import access
 from ..csv_export import csv_batches
+from ..errors import RuleError
 from ..operators import operators_for
 from ..service import Segmenter
 from .auth import CALLER
@@ -16,14 +17,20 @@ from .etags import etag, expected_version
 from .schemas import (
     SEED_RULES,
     SEED_SEGMENT,
+    ChangesOut,
     ContactOut,
     CountOut,
     DeletedOut,
     FieldOut,
+    HistoryOut,
+    OverlapIn,
+    OverlapOut,
     PreviewIn,
     SegmentIn,
     SegmentOut,
     SegmentPatch,
+    SplitIn,
+    SplitPartOut,
     error_responses,
 )
 
@@ -101,6 +108,35 @@ def delete_contacts(seg: SegmenterDep,
 def preview(seg: SegmenterDep,
             body: PreviewIn = Body(openapi_examples={"seed": {"value": {"rules": SEED_RULES}}})) -> Any:
     return {"contacts_count": seg.count(body.rules)}
+
+
+@router.post("/api/segments/overlap", response_model=OverlapOut, responses=error_responses(400, 404, 422),
+             tags=["segments"], summary="Compare two segments (ids or rules): A only, both, B only, Jaccard")
+def overlap(seg: SegmenterDep, body: OverlapIn) -> Any:
+    return seg.overlap(body.a, body.b)
+
+
+@router.post("/api/segments/split", response_model=list[SplitPartOut], responses=error_responses(400, 404, 422),
+             tags=["segments"], summary="Split a segment into random parts (A/B tests, holdouts) by the sample hash")
+def split(seg: SegmenterDep, body: SplitIn) -> Any:
+    if (body.segment_id is None) == (body.rules is None):
+        raise RuleError("give either segment_id or rules (one of them)")
+    source = body.segment_id if body.segment_id is not None else body.rules
+    return seg.split(source, [(p.name, p.percent) for p in body.parts], salt=body.salt)
+
+
+@router.get("/api/segments/{segment_id}/history", response_model=list[HistoryOut],
+            responses=error_responses(404, 422), tags=["segments"],
+            summary="A segment's membership records, oldest first")
+def segment_history(seg: SegmenterDep, segment_id: int) -> Any:
+    return seg.history(segment_id)
+
+
+@router.get("/api/segments/{segment_id}/changes", response_model=ChangesOut, responses=error_responses(404, 422),
+            tags=["segments"], summary="Who entered and left since the latest record at or before `since`")
+def segment_changes(seg: SegmenterDep, segment_id: int, since: str | None = Query(
+        None, description="ISO 8601 (YYYY-MM-DD, or a datetime with or without offset; naive is UTC)")) -> Any:
+    return seg.changes(segment_id, since)
 
 
 @router.get("/api/segments/{segment_id}", responses=error_responses(400, 404, 422), tags=["segments"],

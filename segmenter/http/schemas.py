@@ -76,9 +76,9 @@ class CountOut(BaseModel):
 
 
 class FieldOut(BaseModel):
-    """A filterable field and the operators valid for its type."""
+    """A filterable field and the operators valid for its type (``segment`` and ``sample`` are pseudo-fields)."""
     name: str
-    type: Literal["text", "number", "datetime", "boolean"]
+    type: Literal["text", "number", "datetime", "boolean", "segment", "sample"]
     custom: bool
     operators: list[str]
 
@@ -90,6 +90,62 @@ class ErrorOut(BaseModel):
         "problems": ["rule 2: unknown operator 'contain' for text field 'company'; expected one of: equals, ..."]}]})
     detail: str
     problems: list[str]
+
+
+SegmentOrRules = int | RulesModel
+
+
+class OverlapIn(BaseModel):
+    """Two segments to compare, each a saved segment's id or a rules list."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"a": 3, "b": SEED_RULES}]})
+    a: SegmentOrRules
+    b: SegmentOrRules
+
+
+class OverlapOut(BaseModel):
+    a: int
+    b: int
+    both: int
+    only_a: int
+    only_b: int
+    either: int
+    jaccard: float = Field(description="both / either; 0.0 when either is 0")
+
+
+class SplitPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    percent: int = Field(description="A whole percent >= 1; the parts' percents add up to 100.")
+
+
+class SplitIn(BaseModel):
+    """A saved segment (``segment_id``) or rules to split into random parts by the sample hash (SPEC §9)."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "segment_id": 3, "salt": "spring-2026", "parts": [{"name": "A", "percent": 45}, {"name": "B", "percent": 45},
+                                                           {"name": "holdout", "percent": 10}]}]})
+    segment_id: int | None = None
+    rules: RulesModel | None = None
+    parts: list[SplitPart]
+    salt: str
+
+
+class SplitPartOut(BaseModel):
+    part: str
+    rules: RulesModel
+    contacts_count: int
+
+
+class HistoryOut(BaseModel):
+    at: str
+    contacts_count: int
+    entered: int
+    left: int
+
+
+class ChangesOut(BaseModel):
+    since: str = Field(description="The time of the record compared with")
+    entered: list[int]
+    left: list[int]
 
 
 def error_responses(*codes: int) -> dict:
