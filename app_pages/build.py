@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from segmenter import RuleError
+from ui import compare, panels, state
 from ui import format as fmt
-from ui import panels, state
 from ui.resources import get_segmenter
 from ui.rule_row import add_group, add_rule, edit_rules
 
@@ -46,7 +46,8 @@ def builder() -> None:
         st.error(f"These rules cannot be evaluated: {exc}")
         return
     panels.headline(n, total, waiting)
-    preview, funnel, chart, why = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact"])
+    compare.changes_panel(seg)
+    preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])
     with preview:
         panels.preview(seg, rules, n)
     with funnel:
@@ -55,6 +56,8 @@ def builder() -> None:
         panels.breakdown(seg, rules, catalogue)
     with why:
         panels.explain(seg, rules)
+    with split:
+        compare.split_panel(seg, rules)
 
     st.divider()
     save, out = st.columns(2, gap="large")

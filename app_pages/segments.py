@@ -2,13 +2,11 @@
 delete; definitions out and in as JSON."""
 from __future__ import annotations
 
-from typing import cast
-
 import streamlit as st
 
 from segmenter import SegmenterError
 from segmenter.rules import MAX_NAME, describe
-from ui import auth, state
+from ui import auth, compare, state
 from ui import format as fmt
 from ui.downloads import definitions_json, read_definitions
 from ui.resources import current_user, get_segmenter
@@ -53,7 +51,7 @@ def _delete(segment: dict) -> None:
     state.flash("success", f"Deleted #{segment['id']} “{fmt.md(segment['name'])}”.")
 
 
-def segment_card(s: dict) -> None:
+def segment_card(s: dict, users: list[int], names: dict[int, str]) -> None:
     with st.container(border=True):
         text, number = st.columns([5, 1])
         text.markdown(f"**#{s['id']} · {fmt.md(s['name'])}**")
@@ -61,6 +59,8 @@ def segment_card(s: dict) -> None:
         by = f" by {fmt.md(s['updated_by'])}" if s["updated_by"] else ""
         text.caption(f"Last changed {fmt.when(s['updated_at'])}{by} · created {fmt.when(s['created_at'])}")
         number.metric("Contacts", fmt.count(s["contacts_count"]))
+        compare.used_by(users, names)
+        compare.history_chart(seg, s["id"])
         if s["contacts_count"] is None:
             why = f" ({fmt.md(s['error'])})" if s.get("error") else ""
             st.warning(f"It cannot be evaluated: its rules name a field that no longer exists{why}; open it in Build "
@@ -89,14 +89,13 @@ def import_definitions(uploaded) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         st.error(f"{uploaded.name} was not imported: {exc}")
         return
-    for i, item in enumerate(items, 1):
-        try:
-            # cast: a definition's name is whatever the file held; create_segment rejects a non-string, naming it
-            made = seg.create_segment(cast(str, item.get("name")), item["rules"], user=current_user())
-            st.success(f"Created #{made['id']} “{fmt.md(made['name'])}” "
-                       f"({fmt.count(made['contacts_count'])} contacts).")
-        except SegmenterError as exc:
-            st.error(f"Definition {i} ({fmt.md(repr(item.get('name')))}) was not imported: {fmt.md(exc)}")
+    try:  # all or nothing: in_segment ids within the file are mapped to the segments it creates
+        made = seg.import_definitions(items)
+    except SegmenterError as exc:
+        st.error(f"{uploaded.name} was not imported: {fmt.md(exc)}")
+        return
+    for m in made:
+        st.success(f"Created #{m['id']} “{fmt.md(m['name'])}” ({fmt.count(m['contacts_count'])} contacts).")
 
 
 state.show_flash()
@@ -106,7 +105,8 @@ st.subheader("Definitions as JSON")
 left, right = st.columns(2, gap="large")
 left.download_button("Export all definitions", lambda: definitions_json(seg.list_segments()), file_name="segments.json",
                      mime="application/json", on_click="ignore", key="export_definitions")
-left.caption("Names and rules only: import them into another database, or keep them as a backup.")
+left.caption("Ids, names and rules: import them into another database, or keep them as a backup. Segments that "
+             "refer to each other (in_segment) are linked to the imported copies.")
 if auth.can(me, auth.ADMIN):
     with right.form("import_definitions", clear_on_submit=True, border=False):
         upload = st.file_uploader("Import definitions (JSON)", type=["json"], key="definitions_file")
@@ -119,5 +119,10 @@ segments = seg.list_segments()
 with listing:
     if not segments:
         st.info("No saved segments yet: build one on the Build page and save it, or import definitions below.")
+    users = seg.segment_users()
+    names = {s["id"]: s["name"] for s in segments}
     for segment in segments:
-        segment_card(segment)
+        segment_card(segment, users.get(segment["id"], []), names)
+    if segments:
+        with st.expander("Compare two segments (overlap)", expanded=False):
+            compare.overlap_view(seg, segments)

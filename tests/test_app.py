@@ -462,8 +462,11 @@ def test_duplicate_rename_and_delete_a_segment(db):
 
 def test_definitions_export_and_import_as_json(db):
     made = db.create_segment("Active", [{"field": "status", "operator": "equals", "value": "active"}])
+    uses = db.create_segment("Active Inc", [{"field": "segment", "operator": "in_segment", "value": made["id"]},
+                                            {"field": "company", "operator": "contains", "value": "inc"}])
     exported = definitions_json(db.list_segments())
-    assert read_definitions(json.loads(exported)) == [{"name": "Active", "rules": made["rules"]}]
+    assert read_definitions(json.loads(exported)) == [{"id": made["id"], "name": "Active", "rules": made["rules"]},
+                                                      {"id": uses["id"], "name": "Active Inc", "rules": uses["rules"]}]
     at = start("app_pages/segments.py")
     assert at.download_button(key="export_definitions").label == "Export all definitions"
     bad = {"name": "Broken", "rules": [{"field": "status", "operator": "contain", "value": "x"}]}
@@ -471,8 +474,14 @@ def test_definitions_export_and_import_as_json(db):
     at.file_uploader(key="definitions_file").upload("segments.json", payload, "application/json")
     at.button[[b.label for b in at.button].index("Import")].click().run()
     assert not at.exception
-    assert [s["name"] for s in db.list_segments()] == ["Active", "Active"]
     assert any("unknown operator 'contain'" in e.value for e in at.error)
+    assert [s["name"] for s in db.list_segments()] == ["Active", "Active Inc"]  # all or nothing
+    at.file_uploader(key="definitions_file").upload("segments.json", exported.encode(), "application/json")
+    at.button[[b.label for b in at.button].index("Import")].click().run()
+    no_errors(at)
+    listed = db.list_segments()
+    assert [s["name"] for s in listed] == ["Active", "Active Inc", "Active", "Active Inc"]
+    assert listed[3]["rules"][0] == {"field": "segment", "operator": "in_segment", "value": listed[2]["id"]}
 
 
 # ---- contacts page ---------------------------------------------------------------------------------------------

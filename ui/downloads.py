@@ -35,8 +35,10 @@ def rejected_csv(rejected: list) -> bytes:
 
 
 def definitions_json(segments: list[dict]) -> str:
-    """Segment definitions to share or back up: ``[{"name", "rules"}]`` (ids and counts belong to a database)."""
-    return json.dumps([{"name": s["name"], "rules": s["rules"]} for s in segments], indent=2, ensure_ascii=False)
+    """Segment definitions to share or back up: ``[{"id", "name", "rules"}]``. The id lets an import link the
+    ``in_segment`` rules among them to the new copies (counts belong to a database and are left out)."""
+    return json.dumps([{"id": s["id"], "name": s["name"], "rules": s["rules"]} for s in segments], indent=2,
+                      ensure_ascii=False)
 
 
 def read_definitions(data: object) -> list[dict]:

@@ -42,6 +42,17 @@ def get_segmenter() -> segmenter.Segmenter:
     return shared_segmenter().as_user(me.who, me.role, via="app")
 
 
+def segmenter_for(url: str) -> segmenter.Segmenter:
+    """The shared Segmenter of a database URL (the one get_segmenter returns for the default URL)."""
+    return _segmenter(url)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def segment_choices(url: str) -> list[dict]:
+    """Saved segments' ids and names for pickers; a few seconds old at most (a pick is checked on current data)."""
+    return _segmenter(url).segment_choices()
+
+
 def current_user() -> str | None:
     """The signed-in user's email (recorded on segments they save), or None when nobody signs in."""
     me = auth.identity()

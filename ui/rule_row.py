@@ -4,19 +4,20 @@ Rows stay plain data; what a rule means is the core's business (segmenter.rules 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Literal
 
 import streamlit as st
 
 from segmenter.errors import RuleError
-from segmenter.fields import Catalogue
+from segmenter.fields import PSEUDO_FIELDS, Catalogue, Field
 from segmenter.operators import MAX_DAYS, OPERATORS, operators_for
 from segmenter.rules import describe, validate_rules
 from segmenter.values import is_date_text
 
 from . import state
 from .format import md
-from .resources import suggestions
+from .resources import segment_choices, segmenter_for, suggestions
 
 DEFAULT_FIELD = "status"
 
@@ -96,6 +97,10 @@ def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
         chosen = st.multiselect("Values", options, default=current, key=key, accept_new_options=True,
                                 label_visibility=hidden, placeholder="pick or type values")
         return chosen or None
+    if kind == "segment_id":
+        return _segment_picker(v, key, url)
+    if kind == "sample_range":
+        return _sample_inputs(v, key)
     if kind in ("number", "days"):
         n: float | int | None
         if kind == "days":
@@ -121,16 +126,54 @@ def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
     return _when_input("Value", v, key)  # when, date
 
 
+def _segment_picker(v: Any, key: str, url: str) -> int | None:
+    """Saved segments by name (``#id · name``); the rule stores the id."""
+    choices = {c["id"]: c["name"] for c in segment_choices(url)}
+    ids = list(choices)
+    if isinstance(v, int) and v not in choices:
+        ids.insert(0, v)  # a deleted or unknown id stays visible, and the check beside the rule says why
+    if not ids:
+        st.caption("No saved segments yet: save one first.")
+        return None
+    picked = st.selectbox("Segment", ids, index=ids.index(v) if v in ids else None, key=key,
+                          label_visibility="collapsed", placeholder="pick a saved segment",
+                          format_func=lambda i: f"#{i} · {choices.get(i, '(not found)')}")
+    return picked
+
+
+def _sample_inputs(v: Any, key: str) -> dict | None:
+    """Salt, from % and to %: a stable random slice of the contacts (SPEC §9)."""
+    v = v if isinstance(v, dict) else {}
+    salt = st.text_input("Salt", v.get("salt") or "", key=key + ":salt", placeholder="salt, e.g. spring-2026",
+                         label_visibility="collapsed")
+    left, right = st.columns(2)
+    start = left.number_input("From %", 0.0, 100.0, float(_number(v.get("from")) or 0.0), key=key + ":from",
+                              label_visibility="collapsed")
+    stop = right.number_input("To %", 0.0, 100.0, float(_number(v.get("to")) or 10.0), key=key + ":to",
+                              label_visibility="collapsed")
+    if not salt:
+        return None
+    return {"salt": salt, "from": _whole(start), "to": _whole(stop)}
+
+
 # ---- rows and groups --------------------------------------------------------------------------------------------
 
 def _index(options: list, value: Any) -> int:
     return options.index(value) if value in options else 0
 
 
-def _check(rule: dict, catalogue: Catalogue) -> str | None:
+def field_of(catalogue: Catalogue, name: str) -> Field:
+    """A field of the catalogue or a pseudo-field (segment, sample)."""
+    return catalogue.get(name) or PSEUDO_FIELDS[name]
+
+
+def _check(rule: dict, catalogue: Catalogue, url: str | None = None) -> str | None:
     """The core's verdict on one rule, without its position (the message sits beside the rule)."""
     try:
-        validate_rules([rule], catalogue)
+        if url is not None and '"segment"' in json.dumps(rule):  # refers to saved segments: resolve them
+            segmenter_for(url).validate([rule])
+        else:
+            validate_rules([rule], catalogue)
     except RuleError as exc:
         return "; ".join(p.removeprefix("rule 1: ") for p in exc.problems)
     return None
@@ -140,12 +183,10 @@ def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
     """Draw one rule and write the user's choices back into ``row``; returns the rule when it is complete and valid."""
     k = row["key"]
     c_field, c_op, c_value, c_del = st.columns([3, 3, 5, 1], vertical_alignment="top")
-    names = catalogue.names
+    names = catalogue.names + list(PSEUDO_FIELDS)
     field = c_field.selectbox("Field", names, index=_index(names, row["field"]), key=f"{k}:field",
-                              label_visibility="collapsed",
-                              format_func=lambda n: f"{n} · {catalogue[n].type}"
-                              + (" · custom" if catalogue[n].custom else ""))
-    ftype = catalogue[field].type
+                              label_visibility="collapsed", format_func=lambda n: _field_label(catalogue, n))
+    ftype = field_of(catalogue, field).type
     ops = operators_for(ftype)
     op = c_op.selectbox("Operator", ops, index=_index(ops, row["operator"]), key=f"{k}:op:{ftype}",
                         label_visibility="collapsed", format_func=lambda o: OPERATORS[o].label)
@@ -159,19 +200,28 @@ def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
     if kind != "none" and value is None:
         st.caption(":material/hourglass_empty: Enter a value — this rule is not applied yet.")
         return None
-    problem = _check(state.row_rule(row), catalogue)
+    problem = _check(state.row_rule(row), catalogue, url)
     if problem:
         st.error(problem, icon="⚠️")
         return None
     return state.row_rule(row)
 
 
-def _raw_member(item: dict, catalogue: Catalogue) -> dict | None:
+def _field_label(catalogue: Catalogue, name: str) -> str:
+    if name == "segment":
+        return "segment · in a saved segment"
+    if name == "sample":
+        return "sample · random sample (A/B)"
+    f = catalogue[name]
+    return f"{name} · {f.type}" + (" · custom" if f.custom else "")
+
+
+def _raw_member(item: dict, catalogue: Catalogue, url: str) -> dict | None:
     """A group nested deeper than the editor goes (from pasted JSON): shown in plain English, removable."""
     text, button = st.columns([11, 1])
     text.markdown("↳ " + md(describe([item["raw"]])))
     button.button("✕", key=f"{item['key']}:del", on_click=remove, args=(item["key"],), help="Remove this group")
-    problem = _check(item["raw"], catalogue)
+    problem = _check(item["raw"], catalogue, url)
     if problem:
         st.error(problem, icon="⚠️")
         return None
@@ -188,7 +238,8 @@ def group_box(group: dict, catalogue: Catalogue, url: str) -> tuple[dict | None,
                                     key=f"{g}:match", horizontal=True,
                                     format_func=lambda m: "any of these (OR)" if m == "any" else "all of these (AND)")
         tail.button("Remove group", key=f"{g}:del", on_click=remove, args=(g,))
-        members = [(_raw_member(m, catalogue) if "raw" in m else rule_row(m, catalogue, url)) for m in group["rules"]]
+        members = [(_raw_member(m, catalogue, url) if "raw" in m else rule_row(m, catalogue, url))
+                   for m in group["rules"]]
         st.button("Add rule to group", icon=":material/add:", key=f"{g}:add", on_click=add_rule, args=(catalogue, g))
     applied = [m for m in members if m is not None]
     waiting = len(members) - len(applied)
@@ -203,7 +254,7 @@ def edit_rules(catalogue: Catalogue, url: str) -> tuple[list, int]:
             rule, group_waiting = group_box(item, catalogue, url)
             waiting += group_waiting or (rule is None)
         else:
-            rule = _raw_member(item, catalogue) if "raw" in item else rule_row(item, catalogue, url)
+            rule = _raw_member(item, catalogue, url) if "raw" in item else rule_row(item, catalogue, url)
             waiting += rule is None
         if rule is not None:
             applied.append(rule)
