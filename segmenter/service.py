@@ -180,8 +180,11 @@ class Segmenter(SegmentTools):
         if contact is None:
             raise ContactError(f"no contact has the email {email.strip().lower()!r}")
         now = _now()
-        segments = self.segment_graph().rules if '"segment"' in json.dumps(checked.canonical, default=str) else None
-        return {"contact": _json_ready(contact), "matches": reference.matches(checked.canonical, contact, now, segments),
+        # The oracle reads in_segment through the saved segments' raw rules (only read when the rules use one).
+        uses_segments = '"segment"' in json.dumps(checked.canonical, default=str)
+        segments = self.segment_graph().rules if uses_segments else None
+        return {"contact": _json_ready(contact),
+                "matches": reference.matches(checked.canonical, contact, now, segments),
                 "rules": reference.explain(checked.canonical, contact, now, segments)}
 
     def breakdown(self, rules: Any, field: str, *, limit: int = 10) -> list[dict]:

@@ -184,3 +184,12 @@ def test_fields_list_the_pseudo_fields_and_reserve_their_names(seg):
                            {"name": "sample", "type": "sample", "custom": False}]
     with pytest.raises(segmenter.ContactError, match="reserved"):
         seg.add_contacts([{"email": "z@x.com", "segment": "vip"}])
+
+
+def test_explain_reads_segment_rules_through_the_oracle(seg):
+    active = seg.create_segment("Active", ACTIVE)
+    answer = seg.explain([_in(active["id"]), *INC], "b@x.com")
+    assert answer["matches"] is False
+    assert [(r["rule"], r["passes"]) for r in answer["rules"]] == [
+        (f"is in segment {active['id']}", True), ("company contains 'inc'", False)]
+    assert seg.explain([_in(active["id"], negate=True)], "e@x.com")["matches"] is True
