@@ -28,11 +28,12 @@ NEEDS: dict[str, str] = {
     **dict.fromkeys([
         "fields", "catalogue", "validate", "count", "funnel", "contacts", "explain", "breakdown", "total_contacts",
         "suggestions", "list_segments", "get_segment", "get_segment_contacts", "export_columns", "order", "overlap",
-        "split", "history", "changes", "as_user", "close"], VIEWER),
+        "split", "history", "changes", "as_user", "close", "segment_graph", "resolver", "segment_users",
+        "segment_choices"], VIEWER),
     # editor: + save, update, rename, duplicate, delete segments; export CSV
     **dict.fromkeys([
         "create_segment", "update_segment", "delete_segment", "export_csv", "export_frames", "match",
-        "record_counts"], EDITOR),
+        "record_counts", "export_ids_csv"], EDITOR),
     # admin: + import or add contacts, erase contacts, import segment definitions, load demo data, the audit log
     **dict.fromkeys([
         "add_contacts", "import_csv", "preview_csv", "load_demo", "delete_contacts", "import_definitions",
@@ -44,6 +45,7 @@ ACTIONS = {
     "create_segment": "saving a segment", "update_segment": "changing a segment", "delete_segment":
     "deleting a segment", "export_csv": "exporting contacts", "export_frames": "exporting contacts",
     "match": "reading every matching contact", "record_counts": "recording segment history",
+    "export_ids_csv": "exporting contacts",
     "add_contacts": "adding contacts", "import_csv": "importing contacts", "preview_csv": "importing contacts",
     "load_demo": "loading demo data", "delete_contacts": "erasing contacts", "import_definitions":
     "importing segment definitions", "audit_log": "reading the audit log",

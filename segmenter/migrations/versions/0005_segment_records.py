@@ -1,8 +1,8 @@
 """Membership records (SPEC §9): per segment, when it was recorded, its count, how many entered and left since
 its previous record, and the matching ids as a compact blob (segmenter.history).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from segmenter.models import UTCDateTime
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
