@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import auth
 from ui import format as fmt
-from ui.resources import get_segmenter
+from ui.resources import backend_box, get_segmenter
 
 st.set_page_config(page_title="Segmenter", page_icon="🎯", layout="wide")
 
@@ -25,6 +25,7 @@ with st.sidebar:
     st.caption("Database in use")
     st.code(seg.safe_url, language=None, wrap_lines=True)
     st.metric("Contacts", fmt.count(seg.total_contacts()))
+    backend_box(seg)
     auth.account_box(me)
 
 router.run()

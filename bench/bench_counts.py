@@ -3,6 +3,10 @@ and the plain Python loop, over several rule mixes and sizes; then a new process
 one write by another connection, the funnel and page on top of a count, and memory. Medians and ratios go to
 bench/results/counts.{json,md} and a PNG chart.
 
+Honest by construction: ``now`` is pinned once per run (every engine answers the same time-relative question),
+every engine's count must agree with every other's or the run exits non-zero after writing what it measured, and a
+"fresh rules" series (a new needle for each query) runs beside the repeated mixes.
+
     python bench/bench_counts.py --sizes 100000 1000000 [5000000]
 """
 from __future__ import annotations
@@ -28,14 +32,24 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import data  # noqa: E402
+from mixes import fresh, mixes  # noqa: E402
+
 import segmenter  # noqa: E402
 from segmenter import reference, snapshot_cache  # noqa: E402
 
-import data  # noqa: E402
-from mixes import mixes  # noqa: E402
-
 RESULTS = HERE / "results"
 SEED = "seed"
+FRESH_QUERIES = 15
+DISAGREEMENTS: list[str] = []  # every mix whose engines gave different counts; the run fails if any
+
+
+def check_agree(label: str, counts: dict[str, int]) -> bool:
+    if len(set(counts.values())) <= 1:
+        return True
+    DISAGREEMENTS.append(f"{label}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    print(f"  COUNTS DISAGREE at {DISAGREEMENTS[-1]}", flush=True)
+    return False
 
 
 def median_time(fn, repeat: int, setup=None) -> tuple[float, object]:
@@ -89,10 +103,12 @@ class Engines:
         where, params = mix["duckdb"]
         swhere, sparams = mix["sqlite"]
         run = {
-            # what an analyst's repeated preview costs: masks of unchanged rules are reused
-            "segmenter (warm)": (lambda: seg.count(mix["rules"]), None),
+            # what an analyst's repeated preview costs: masks of unchanged rules are reused. The back end is asked
+            # at the run's pinned `now` (Segmenter.count would take the clock's).
+            "segmenter (warm)": (lambda: backend.count(seg.validate(mix["rules"]), now), None),
             # every rule evaluated from scratch: the fair comparison with engines that keep no masks
-            "segmenter (uncached)": (lambda: seg.count(mix["rules"]), lambda: backend.cache.masks.clear()),
+            "segmenter (uncached)": (lambda: backend.count(seg.validate(mix["rules"]), now),
+                                     lambda: backend.cache.masks.clear()),
             "duckdb": (lambda: self.duck.execute(f"SELECT count(*) FROM contacts WHERE {where}", params).fetchone()[0],
                        None),
             "polars": (lambda: self.polars.select(mix["polars"].sum()).item(), None),
@@ -105,8 +121,7 @@ class Engines:
         return run
 
 
-def bench_counts(eng: Engines, repeat: int) -> dict:
-    now = dt.datetime.now(dt.timezone.utc)
+def bench_counts(eng: Engines, repeat: int, now: dt.datetime) -> dict:
     out = {}
     for name, mix in mixes(now).items():
         row = {}
@@ -115,18 +130,44 @@ def bench_counts(eng: Engines, repeat: int) -> dict:
             seconds, count = median_time(fn, reps, setup)
             row[engine] = {"seconds": seconds, "count": int(count)}
         out[name] = row
-        print(f"  {name:7s} " + "  ".join(f"{k}={v['seconds'] * 1e3:.1f}ms/{v['count']}" for k, v in row.items()),
-              flush=True)
+        check_agree(name, {k: v["count"] for k, v in row.items()})
+        ratio = row["segmenter (uncached)"]["seconds"] / row["duckdb"]["seconds"]
+        print(f"  {name:7s} " + "  ".join(f"{k}={v['seconds'] * 1e3:.1f}ms/{v['count']}" for k, v in row.items())
+              + f"  segmenter(uncached)/duckdb={ratio:.2f}x", flush=True)
+    return out
+
+
+def bench_fresh(eng: Engines, now: dt.datetime, queries: int = FRESH_QUERIES) -> dict:
+    """Each engine answers ``queries`` different rules per fresh mix (a new needle each time; Segmenter's mask
+    cache cannot help): the median over the queries, and every query's counts must agree."""
+    times: dict[str, dict[str, list[float]]] = {}
+    for i in range(queries):
+        for name, mix in fresh(now, i).items():
+            counts = {}
+            for engine, (fn, _setup) in eng.runners(mix, now).items():
+                if engine in ("segmenter (uncached)", "python loop") or (engine in ("sqlite sql", "pandas")
+                                                                         and i >= 3):
+                    continue  # the fresh needle is uncached already; the slow peers: three queries are enough
+                t = time.perf_counter()
+                counts[engine] = int(fn())
+                times.setdefault(name, {}).setdefault(engine, []).append(time.perf_counter() - t)
+            check_agree(f"{name} #{i} {mix['rules']}", counts)
+    out = {name: {engine.replace(" (warm)", " (fresh)"): {"seconds": statistics.median(ts), "queries": len(ts)}
+                  for engine, ts in row.items()} for name, row in times.items()}
+    for name, row in out.items():
+        ratio = row["segmenter (fresh)"]["seconds"] / row["duckdb"]["seconds"]
+        print(f"  {name:14s} " + "  ".join(f"{k}={v['seconds'] * 1e3:.1f}ms" for k, v in row.items())
+              + f"  segmenter/duckdb={ratio:.2f}x", flush=True)
     return out
 
 
 # ---- freshness, funnel, page --------------------------------------------------------------------------------------
 
-def bench_after_write(eng: Engines, path: Path, repeat: int) -> dict:
+def bench_after_write(eng: Engines, path: Path, repeat: int, now: dt.datetime) -> dict:
     """The next count after one contact is written by another connection (plain SQL and another Segmenter)."""
-    seed = mixes(dt.datetime.now(dt.timezone.utc))[SEED]["rules"]
-    seg = eng.seg
-    seg.count(seed)
+    seed = eng.seg.validate(mixes(now)[SEED]["rules"])
+    seg = eng.seg.backend
+    seg.count(seed, now)
     con = sqlite3.connect(path, isolation_level=None)
     rng = np.random.default_rng(1)
     ids = seg.snapshot.ids
@@ -146,7 +187,7 @@ def bench_after_write(eng: Engines, path: Path, repeat: int) -> dict:
             for _ in range(repeat):
                 write(int(rng.integers(0, len(ids) // 2)))
                 t = time.perf_counter()
-                seg.count(seed)
+                seg.count(seed, now)
                 times.append(time.perf_counter() - t)
             out[name] = statistics.median(times)
     con.close()
@@ -154,16 +195,16 @@ def bench_after_write(eng: Engines, path: Path, repeat: int) -> dict:
     return out
 
 
-def bench_funnel_page(eng: Engines, repeat: int) -> dict:
+def bench_funnel_page(eng: Engines, repeat: int, now: dt.datetime) -> dict:
     """Count, then funnel, then a page of 50, as the app asks after each edit; fresh masks and reused masks."""
-    seg, seed = eng.seg, mixes(dt.datetime.now(dt.timezone.utc))[SEED]["rules"]
+    seg, seed = eng.seg.backend, eng.seg.validate(mixes(now)[SEED]["rules"])
     clear = eng.seg.backend.cache.masks.clear
     out = {
-        "count (uncached)": median_time(lambda: seg.count(seed), repeat, clear)[0],
+        "count (uncached)": median_time(lambda: seg.count(seed, now), repeat, clear)[0],
         "count+funnel+page (uncached)": median_time(
-            lambda: (seg.count(seed), seg.funnel(seed), seg.contacts(seed, limit=50)), repeat, clear)[0],
-        "funnel after count": median_time(lambda: seg.funnel(seed), repeat)[0],
-        "page of 50 after count": median_time(lambda: seg.contacts(seed, limit=50), repeat)[0],
+            lambda: (seg.count(seed, now), seg.funnel(seed, now), seg.page(seed, now, 50, 0)), repeat, clear)[0],
+        "funnel after count": median_time(lambda: seg.funnel(seed, now), repeat)[0],
+        "page of 50 after count": median_time(lambda: seg.page(seed, now, 50, 0), repeat)[0],
     }
     print("  " + "  ".join(f"{k}={v * 1e3:.1f}ms" for k, v in out.items()), flush=True)
     return out
@@ -194,27 +235,31 @@ def first_count(path: Path, *, cache: bool, repeat: int = 3) -> dict:
 # ---- report ---------------------------------------------------------------------------------------------------
 
 def run(sizes: list[int], repeat: int, python_loop_max: int) -> dict:
-    results = {"machine": machine(), "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    now = dt.datetime.now(dt.UTC)  # pinned once: every engine and every size answers at this `now`
+    results = {"machine": machine(), "when": now.isoformat(timespec="seconds"), "now": now.isoformat(),
                "repeat": repeat, "sizes": {}}
     for n in sizes:
         print(f"n = {n:,}", flush=True)
         path = data.build(n)
         cache_file = snapshot_cache.path_for(segmenter.connect(f"sqlite:///{path}").engine)
         cache_file.unlink(missing_ok=True)
-        fresh = first_count(path, cache=False, repeat=1 if n > 1_000_000 else 3)
+        fresh_start = first_count(path, cache=False, repeat=1 if n > 1_000_000 else 3)
         segmenter.connect(f"sqlite:///{path}", backend="memory").count([])  # writes the cache file
         cached = first_count(path, cache=True)
         eng = Engines(n, path, python_loop=n <= python_loop_max)
-        entry = {"counts": bench_counts(eng, repeat), "first_count_table": fresh, "first_count_cache": cached,
-                 "funnel_page": bench_funnel_page(eng, repeat),
+        entry = {"counts": bench_counts(eng, repeat, now), "fresh": bench_fresh(eng, now),
+                 "first_count_table": fresh_start, "first_count_cache": cached,
+                 "funnel_page": bench_funnel_page(eng, repeat, now),
                  "snapshot_mb": eng.seg.snapshot.nbytes() / 1e6}
-        entry["after_write"] = bench_after_write(eng, path, repeat)
+        entry["after_write"] = bench_after_write(eng, path, repeat, now)
         eng.close()
         cache_file.unlink(missing_ok=True)  # the writes above changed the data; the next run rebuilds
         results["sizes"][str(n)] = entry
         path.unlink()  # the writes changed the file: the next run starts from the same data again
         for p in path.parent.glob(path.name + "-*"):
             p.unlink()
+    results["machine"]["load_average_end"] = os.getloadavg()
+    results["disagreements"] = list(DISAGREEMENTS)
     return results
 
 
@@ -226,7 +271,8 @@ def markdown(results: dict) -> str:
     lines = [f"Run {results['when']} on {m['cpu']} ({m['nproc']} cores, {m['ram_gb']} GB RAM, load average "
              f"{', '.join(f'{x:.1f}' for x in m['load_average'])}); Python {m['python']}, pandas {m['pandas']}, "
              f"DuckDB {m['duckdb']}, polars {m['polars']}, pyarrow {m['pyarrow']}, SQLite {m['sqlite']}. "
-             f"Medians of {results['repeat']} runs (3 for the slow peers).", ""]
+             f"Medians of {results['repeat']} runs (3 for the slow peers); `now` pinned at {results.get('now')}.",
+             ""]
     for n, entry in results["sizes"].items():
         lines += [f"### {int(n):,} contacts", "",
                   "| mix | " + " | ".join(ENGINES) + " | segmenter ÷ duckdb | counts agree |",
@@ -237,6 +283,15 @@ def markdown(results: dict) -> str:
             counts = {row[e]["count"] for e in row}
             agree = "yes" if len(counts) == 1 else " / ".join(f"{e}: {row[e]['count']}" for e in row)
             lines.append(f"| {mix} | " + " | ".join(cells) + f" | {ratio:.2f}× | {agree} |")
+        fresh_engines = ["segmenter (fresh)", "duckdb", "polars", "pandas", "sqlite sql"]
+        lines += ["", f"Fresh rules (a new needle for each of {FRESH_QUERIES} queries; medians; counts checked "
+                  "for every query):", "",
+                  "| mix | " + " | ".join(fresh_engines) + " | segmenter ÷ duckdb |",
+                  "|---" * (len(fresh_engines) + 2) + "|"]
+        for mix, row in entry.get("fresh", {}).items():
+            cells = [f"{row[e]['seconds'] * 1e3:.1f} ms" if e in row else "–" for e in fresh_engines]
+            ratio = row["segmenter (fresh)"]["seconds"] / row["duckdb"]["seconds"]
+            lines.append(f"| {mix} | " + " | ".join(cells) + f" | {ratio:.2f}× |")
         t, c = entry["first_count_table"], entry["first_count_cache"]
         lines += ["", f"- First count in a new process: **{c['process_s']:.2f} s** with the cache file "
                   f"(load {c['first_count_s']:.2f} s, imports {c['import_s']:.2f} s); {t['process_s']:.2f} s reading "
@@ -289,6 +344,9 @@ def main() -> None:
     (RESULTS / f"{args.out}.md").write_text(markdown(results))
     chart(results, RESULTS / f"{args.out}.png")
     print(markdown(results))
+    if DISAGREEMENTS:
+        print("FAILED: engines disagree on " + "; ".join(DISAGREEMENTS), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

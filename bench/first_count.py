@@ -1,4 +1,8 @@
-"""Run in a new process by bench_counts.py: open a SQLite file, answer the seed count, print timings as JSON."""
+"""Run in a new process by bench_counts.py (and by hand for PostgreSQL): open a SQLite file or a database URL,
+answer the seed count, print timings as JSON (wall and this process's CPU seconds: on a shared machine CPU time is
+the steadier figure). ``--rows`` reads with the row reader instead of ADBC (to compare).
+
+    python bench/first_count.py postgresql+psycopg://postgres@127.0.0.1:5432/seg_bench [--rows]"""
 from __future__ import annotations
 
 import time
@@ -19,11 +23,15 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def main(path: str) -> None:
+def main(path: str, rows: bool = False) -> None:
     import segmenter
 
+    if rows:
+        from segmenter import columnar_io
+        columnar_io.read_arrow = lambda *a, **k: None  # the row reader, as before ADBC
     imported = time.perf_counter()
-    seg = segmenter.connect(f"sqlite:///{path}", backend="memory")
+    cpu = time.process_time()
+    seg = segmenter.connect(path if "://" in path else f"sqlite:///{path}", backend="memory")
     connected = time.perf_counter()
     rss_before = rss_mb()
     rules = [{"field": "status", "operator": "equals", "value": "active"},
@@ -33,10 +41,11 @@ def main(path: str) -> None:
     print(json.dumps({
         "count": count, "import_s": imported - STARTED, "connect_s": connected - imported,
         "first_count_s": done - connected, "in_process_s": done - STARTED,
+        "connect_and_count_cpu_s": time.process_time() - cpu, "loadavg": __import__("os").getloadavg(),
         "load": seg.snapshot.last_load, "snapshot_mb": seg.snapshot.nbytes() / 1e6,
         "rss_before_mb": rss_before, "rss_after_mb": rss_mb(),
     }))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--rows" in sys.argv[2:])

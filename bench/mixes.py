@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _bool(s: pd.Series) -> np.ndarray:
@@ -85,5 +85,44 @@ def mixes(now: dt.datetime) -> dict[str, dict]:
             "sqlite": ("lower(plan) IN (?, ?) AND mrr > 100 AND vip = 1", plans),
             "polars": low("plan").is_in(plans) & (col("mrr") > 100) & col("vip"),
             "pandas": lambda f: _bool(_low(f.plan).isin(plans)) & _bool(f.mrr > 100) & _bool(f.vip),
+        },
+    }
+
+
+# A new needle for every query of the "fresh rules" series: nothing an engine (or Segmenter's mask cache) kept from
+# the query before can answer it. Each needle is written for every engine, like the mixes above.
+FRESH_NEEDLES = ["an", "er", "son", "ll", "in", "ma", "or", "el", "ch", "ra", "ro", "st", "ck", "ar", "ne", "li",
+                 "ol", "be", "ic", "ta", "de", "en", "le", "ri", "to", "al", "on", "ti", "co", "la"]
+FRESH_PREFIXES = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "r", "s", "t", "w"]
+
+
+def fresh(now: dt.datetime, i: int) -> dict[str, dict]:
+    """The i-th query of the fresh series: company contains a new needle; email starts with a new letter pair and
+    country in a rotating pair; created_at in the last 30 + i days."""
+    needle = FRESH_NEEDLES[i % len(FRESH_NEEDLES)]
+    prefix = FRESH_PREFIXES[i % len(FRESH_PREFIXES)] + FRESH_PREFIXES[(i * 7 + 3) % len(FRESH_PREFIXES)]
+    since = now - dt.timedelta(days=30 + i)
+    low = lambda c: pl.col(c).str.to_lowercase()  # noqa: E731
+    return {
+        "fresh contains": {
+            "rules": [{"field": "company", "operator": "contains", "value": needle}],
+            "duckdb": ("company ILIKE ?", [f"%{needle}%"]),
+            "sqlite": ("company LIKE ?", [f"%{needle}%"]),
+            "polars": low("company").str.contains(needle, literal=True),
+            "pandas": lambda f: _bool(_low(f.company).str.contains(needle, regex=False)),
+        },
+        "fresh email": {
+            "rules": [{"field": "email", "operator": "starts_with", "value": prefix}],
+            "duckdb": ("lower(email) LIKE ?", [f"{prefix}%"]),
+            "sqlite": ("lower(email) LIKE ?", [f"{prefix}%"]),
+            "polars": low("email").str.starts_with(prefix),
+            "pandas": lambda f: _bool(_low(f.email).str.startswith(prefix)),
+        },
+        "fresh dates": {
+            "rules": [{"field": "created_at", "operator": "in_last_days", "value": 30 + i}],
+            "duckdb": ("created_at BETWEEN ? AND ?", [since, now]),
+            "sqlite": ("created_at BETWEEN ? AND ?", [_stamp(since), _stamp(now)]),
+            "polars": pl.col("created_at").is_between(since, now),
+            "pandas": lambda f: _bool(f.created_at.between(since, now)),
         },
     }

@@ -31,10 +31,12 @@ _default_lock = threading.Lock()
 
 
 def connect(url: str | None = None, *, user: str | None = None, backend: str | None = None,
-            memory_limit: int | None = None) -> Segmenter:
+            memory_limit: int | None = None, memory_budget: str | int | None = None) -> Segmenter:
     """Open (and migrate) a database: ``url`` or ``$SEGMENTER_DATABASE_URL`` or ``sqlite:///segmenter.db``.
-    ``backend``: ``auto`` (default; SQL above ``memory_limit`` contacts), ``memory`` or ``sql``."""
-    return Segmenter(url, user=user, backend=backend, memory_limit=memory_limit)
+    ``backend``: ``auto`` (default; in memory while the snapshot fits ``memory_budget``, e.g. ``"2GB"``, else
+    ``$SEGMENTER_MEMORY_BUDGET``, else 25% of the process's memory limit; SQL above it), ``memory`` or ``sql``.
+    ``memory_limit`` (a contact count) is deprecated: it warns, and replaces the budget while it is given."""
+    return Segmenter(url, user=user, backend=backend, memory_limit=memory_limit, memory_budget=memory_budget)
 
 
 def _default_segmenter() -> Segmenter:

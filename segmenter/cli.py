@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="read ambiguous dates like 02-07-2020 as day first (default: month first)")
 
     commands.add_parser("segments", parents=[common], help="list saved segments with their counts")
+    commands.add_parser("status", parents=[common],
+                        help="the database, its contacts, and which back end answers counts and why")
 
     export = commands.add_parser("export", parents=[common], help="write a segment's contacts to a CSV file")
     export.add_argument("segment_id", metavar="SEGMENT_ID")
@@ -120,6 +122,20 @@ def cmd_segments(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    with _connect(args) as seg:
+        total = seg.total_contacts()
+        status = seg.backend_status()
+    print(f"database: {seg.safe_url}")
+    print(f"contacts: {total:,}")
+    print(f"back end: {status['backend']} ({status['mode']}): {status['reason']}")
+    if status["budget"]:
+        print(f"memory budget: {status['budget']}")
+    if status["snapshot_bytes"]:
+        print(f"snapshot in memory: {status['snapshot']}")
+    return 0
+
+
 def cmd_export(args) -> int:
     with _connect(args) as seg:
         # An unknown segment, field or column fails here, before a file is created; the export is audited when the
@@ -186,8 +202,8 @@ def cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "segments": cmd_segments, "export": cmd_export,
-            "forget": cmd_forget, "serve": cmd_serve, "record": cmd_record}
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "segments": cmd_segments, "status": cmd_status,
+            "export": cmd_export, "forget": cmd_forget, "serve": cmd_serve, "record": cmd_record}
 
 
 def main(argv: list[str] | None = None) -> int:

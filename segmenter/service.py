@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -11,7 +12,8 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
 from . import access, audit, csv_export, csv_import, erase, history, reference, settings, store
-from .backend import Backend, make_backend
+from .backend import AutoBackend, Backend, format_size, make_backend
+from .backend import memory_budget as memory_budget_of
 from .compose import NEW, Graph, Resolver
 from .contact_frames import frame_records, without_missing
 from .contacts import check_records, known_types, plain_values
@@ -56,7 +58,7 @@ class Segmenter(SegmentTools):
     """Segments over one contacts database. Every answer is computed from the data as it is now."""
 
     def __init__(self, url: str | None = None, *, user: str | None = None, backend: str | None = None,
-                 memory_limit: int | None = None):
+                 memory_limit: int | None = None, memory_budget: str | int | None = None):
         config = settings.load()
         self.url = url or config.database_url
         store.check_url(self.url)
@@ -73,9 +75,17 @@ class Segmenter(SegmentTools):
             raise SegmenterError(f"cannot open database {self.safe_url}: {exc.__class__.__name__}: "
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
         self.snapshot = Snapshot(self.engine)
-        # auto | memory | sql (else $SEGMENTER_BACKEND); auto goes to SQL above $SEGMENTER_MEMORY_LIMIT contacts
-        self.backend: Backend = make_backend(self.engine, self.snapshot, backend or config.backend,
-                                             memory_limit if memory_limit is not None else config.memory_limit)
+        limit = memory_limit if memory_limit is not None else config.memory_limit
+        if limit is not None:
+            where = "memory_limit=" if memory_limit is not None else "SEGMENTER_MEMORY_LIMIT"
+            warnings.warn(f"{where} (a contact count) is deprecated since 0.3.0 and may go after 0.5.0: set "
+                          "SEGMENTER_MEMORY_BUDGET (e.g. 2GB) or connect(memory_budget=...) instead",
+                          DeprecationWarning, stacklevel=3)
+        # auto | memory | sql (else $SEGMENTER_BACKEND); auto answers in SQL once the snapshot would not fit the
+        # memory budget (else $SEGMENTER_MEMORY_BUDGET, else 25% of the process's memory limit)
+        self.backend: Backend = make_backend(self.engine, self.snapshot, backend or config.backend, limit,
+                                             memory_budget_of(memory_budget if memory_budget is not None
+                                                              else config.memory_budget))
 
     @property
     def safe_url(self) -> str:
@@ -195,6 +205,22 @@ class Segmenter(SegmentTools):
         if field not in catalogue:
             raise RuleError(f"unknown field {field!r}; expected one of: {', '.join(catalogue.names)}")
         return [{"value": v, "count": c} for v, c in self.backend.breakdown(checked, _now(), field, limit)]
+
+    def backend_status(self) -> dict[str, Any]:
+        """Which back end answers and why: ``{"backend": "memory" | "sql", "mode": "auto" | "memory" | "sql",
+        "reason", "budget", "estimate_bytes", "budget_bytes", "snapshot_bytes", "loading"}``; ``loading`` is None or
+        ``{"rows", "total"}`` while a snapshot is being read in the background."""
+        backend = self.backend
+        if isinstance(backend, AutoBackend):
+            out = backend.status()
+        else:
+            out = {"backend": backend.name, "reason": f"chosen: backend={backend.name!r}", "estimate_bytes": None,
+                   "budget_bytes": None, "budget": None}
+        out["mode"] = backend.name
+        out.setdefault("loading", None)
+        out["snapshot_bytes"] = self.snapshot.nbytes() if self.snapshot.seq >= 0 else 0
+        out["snapshot"] = format_size(out["snapshot_bytes"])
+        return out
 
     def total_contacts(self) -> int:
         return self.backend.total()

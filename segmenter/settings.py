@@ -28,8 +28,11 @@ class Settings:
     """$SEGMENTER_USER: who segments saved by this process are recorded as created by."""
     backend: str | None = None
     """$SEGMENTER_BACKEND: ``auto`` (None), ``memory`` or ``sql``; checked by the back-end choice."""
+    memory_budget: str | None = None
+    """$SEGMENTER_MEMORY_BUDGET as written (``2GB``, ``500MB``): the most the snapshot may take before ``auto``
+    answers in SQL; parsed (with its error message) by the back-end choice. None: 25% of the memory limit."""
     memory_limit: str | None = None
-    """$SEGMENTER_MEMORY_LIMIT as written; parsed (with its error message) by the back-end choice."""
+    """$SEGMENTER_MEMORY_LIMIT as written (deprecated: a contact count; the budget replaces it)."""
     api_key: str = ""
     """$SEGMENTER_API_KEY; empty means the HTTP API needs none. An editor key named SEGMENTER_API_KEY."""
     api_keys: str | None = None
@@ -61,7 +64,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         env_database_url=env.get("SEGMENTER_DATABASE_URL") or None,
         user=env.get("SEGMENTER_USER") or None,
         backend=env.get("SEGMENTER_BACKEND") or None,
-        memory_limit=env.get("SEGMENTER_MEMORY_LIMIT"),
+        memory_budget=env.get("SEGMENTER_MEMORY_BUDGET") or None,
+        memory_limit=env.get("SEGMENTER_MEMORY_LIMIT") or None,
         api_key=env.get("SEGMENTER_API_KEY", ""),
         api_keys=env.get("SEGMENTER_API_KEYS"),
         snapshot_cache=env.get("SEGMENTER_SNAPSHOT_CACHE", "1") not in _OFF,

@@ -364,6 +364,7 @@ class Snapshot:
         self.columns: dict[str, Any] = {}
         self.alive_count = 0
         self.last_load: dict[str, Any] = {}  # how the last full load went (source, seconds), for bench/ and docs
+        self.progress: dict[str, int] = {"rows": 0, "total": 0}  # of a full load from the database, while it runs
 
     # The arrays are views of growable buffers; assigning one (sql.AutoBackend frees memory that way) resets it.
     @property
@@ -427,14 +428,19 @@ class Snapshot:
         position = store.log_position(conn)
         self.catalogue = store.load_catalogue(conn)
         if not self._load_cache(conn, position):
-            ids, columns = columnar_io.read(conn, self.catalogue)
+            info: dict[str, Any] = {}
+            self.progress = {"rows": 0, "total": max(self.progress["total"], 0)}
+            ids, columns = columnar_io.read(conn, self.catalogue, info=info, progress=self._progressed)
             self._set(position.seq, ids, {f.name: make_column(f.name, f.type, columns[f.name])
                                           for f in self._fields()})
-            self.last_load = {"source": "database", "rows": len(ids)}
+            self.last_load = {"source": "database", "rows": len(ids), **info}
             self._save_cache(conn)
         self.counter = position.counter
         self.version += 1
         self.last_load["seconds"] = time.perf_counter() - started
+
+    def _progressed(self, rows: int) -> None:
+        self.progress = {"rows": rows, "total": max(rows, self.progress["total"])}
 
     def _fields(self):
         return [f for f in self.catalogue if f.name != "id"]

@@ -245,12 +245,17 @@ def _update(conn: Connection, table, keys: list[str], rows: list[dict], ids: lis
     conn.exec_driver_sql(f"UPDATE contacts SET {', '.join(f'{quote(k)} = ?' for k in keys)} WHERE id = ?", params)
 
 
+COPY_FROM = 10_000  # records; from here a PostgreSQL upsert goes through COPY and one UPDATE and one INSERT
+
+
 def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict], known: dict[str, int]) -> list[int]:
     """Insert or update by email, in order (a later record with the same email wins). Records are checked and
     typed already; a key present in a record is written (None clears it), an absent key is left alone.
     ``known`` maps the emails already stored to their ids (it is extended with the new ones). Known emails are
     updated in place, so an update never spends an id."""
     table = table_for(catalogue)
+    if conn.dialect.name == "postgresql" and len(records) >= COPY_FROM:
+        return _upsert_by_copy(conn, table, records, known)
     if conn.dialect.name == "sqlite" and len(records) > 10_000:
         # A big write updates the email index all over the file: a larger page cache saves most of the I/O.
         conn.exec_driver_sql("PRAGMA cache_size = -262144")
@@ -290,6 +295,60 @@ def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict],
         pending_emails.add(rec["email"])
     flush()
     return ids
+
+
+def _upsert_by_copy(conn: Connection, table, records: list[dict], known: dict[str, int]) -> list[int]:
+    """PostgreSQL, many records: the records of each email merged in order (a later key overrides, an absent key is
+    left alone — what applying them one after the other does), COPY'd into a temporary staging table with a flag
+    per column saying whether the record set it, then one ``UPDATE … FROM`` for the known emails and one
+    ``INSERT … SELECT`` for the new ones in input order. No row of an update touches the sequence."""
+    merged: dict[str, dict] = {}
+    for rec in records:
+        merged.setdefault(rec["email"], {}).update(rec)
+    given = set().union(*merged.values())  # a column no record names keeps its default on insert
+    columns = [c.name for c in table.columns if c.name not in ("id", "email") and c.name in given]
+    quote = conn.dialect.identifier_preparer.quote
+    flags = {c: f"_set{i}" for i, c in enumerate(columns)}
+    types = {c: table.c[c].type.compile(dialect=conn.dialect) for c in columns}
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE segmenter_staging (_n bigint, email text, "
+                         + ", ".join(f"{quote(c)} {types[c]}, {flags[c]} boolean" for c in columns)
+                         + ") ON COMMIT DROP")
+    driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection in a transaction
+    cursor = driver.cursor()  # psycopg 3: its COPY support
+    names = ["_n", "email"] + [x for c in columns for x in (quote(c), flags[c])]
+    with cursor.copy(f"COPY segmenter_staging ({', '.join(names)}) FROM STDIN") as copy:
+        for n, (email, rec) in enumerate(merged.items()):
+            row: list = [n, email]
+            for c in columns:
+                present = c in rec
+                row += [rec[c] if present else None, present]
+            copy.write_row(row)
+    conn.exec_driver_sql("ANALYZE segmenter_staging")
+    if columns and any(email in known for email in merged):
+        # Only rows that set something are touched (an update setting nothing logs no change, as row by row).
+        sets = ", ".join(f"{quote(c)} = CASE WHEN s.{flags[c]} THEN s.{quote(c)} ELSE c.{quote(c)} END"
+                         for c in columns)
+        anything = " OR ".join(f"s.{flags[c]}" for c in columns)
+        conn.exec_driver_sql(f"UPDATE contacts AS c SET {sets} FROM segmenter_staging AS s "
+                             f"WHERE c.email = s.email AND ({anything})")
+    if any(email not in known for email in merged):
+        # Known emails are filtered by the list we read, not by a NOT EXISTS: an email another writer inserted
+        # meanwhile fails the unique index (IntegrityError), and the caller retries the whole write.
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE segmenter_known (email text PRIMARY KEY) ON COMMIT DROP")
+        with cursor.copy("COPY segmenter_known (email) FROM STDIN") as copy:
+            for email in merged:
+                if email in known:
+                    copy.write_row((email,))
+        cols = "".join(", " + quote(c) for c in columns)
+        result = conn.exec_driver_sql(
+            f"INSERT INTO contacts (email{cols}) SELECT s.email{''.join(', s.' + quote(c) for c in columns)} "
+            "FROM segmenter_staging AS s WHERE NOT EXISTS (SELECT 1 FROM segmenter_known AS k WHERE k.email = s.email) "
+            "ORDER BY s._n RETURNING id, email")
+        known.update({e: i for i, e in result})
+        conn.exec_driver_sql("DROP TABLE segmenter_known")
+    conn.exec_driver_sql("DROP TABLE segmenter_staging")
+    return [known[rec["email"]] for rec in records]
 
 
 def count_contacts(conn: Connection) -> int:

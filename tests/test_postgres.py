@@ -168,3 +168,53 @@ def test_sql_back_end_on_postgres_pages_and_exports(pg_url, tmp_path):
 def test_an_unreachable_server_is_a_clear_error():
     with pytest.raises(segmenter.SegmenterError, match="cannot open database"):
         segmenter.connect("postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing")
+
+
+def test_the_snapshot_reads_postgresql_as_arrow_and_stays_fresh(pg_url):
+    """A full load goes through ADBC (COPY BINARY into Arrow), gives exactly what the SQL back end sees — empty
+    text, Unicode, NULL numbers/booleans/datetimes included — and the change log keeps it fresh afterwards."""
+    with segmenter.connect(pg_url, backend="sql") as s:
+        s.load_demo(2_000)
+        s.add_contacts([{"email": "odd@x.com", "name": "", "company": "İstanbul Ünı", "status": None, "mrr": None,
+                         "vip": None, "created_at": None},
+                        {"email": "big@x.com", "mrr": 1e300, "vip": False, "created_at": "1900-01-01T00:00:00Z"}])
+        with segmenter.connect(pg_url, backend="memory") as m:
+            assert m.count(SEED) == s.count(SEED) > 0
+            assert m.snapshot.last_load["reader"] == "adbc" and m.snapshot.last_load["rows"] == 2_002
+            assert m.match([]).equals(s.match([]))
+            plain_sql(pg_url, "UPDATE contacts SET status = 'active', company = 'New Inc' WHERE email = 'odd@x.com'",
+                      "INSERT INTO contacts (email, status, company) VALUES ('plain@x.com', 'active', 'Inc')")
+            assert m.count(SEED) == s.count(SEED)
+            assert m.snapshot.last_load["rows"] == 2_002  # applied from the change log, not reloaded
+            plain_sql(pg_url, "TRUNCATE contacts")
+            assert m.count([]) == 0 == s.count([])
+
+
+def test_bulk_upsert_through_copy_writes_what_row_batches_write(pg_url, monkeypatch):
+    """Past ``store.COPY_FROM`` records PostgreSQL upserts through COPY + one UPDATE + one INSERT: the same ids, the
+    same rows (an absent key left alone, repeated emails applied in order), and no sequence value spent on an
+    update."""
+    from segmenter import store
+    first = [{"email": f"{i}@x.com", "name": f"N{i}", "status": "active" if i % 2 else None} for i in range(40)]
+    first += [{"email": "5@x.com", "company": "Five Inc"}, {"email": "new@x.com", "plan": "pro"},
+              {"email": "new@x.com", "mrr": 3, "vip": True}]
+    second = [{"email": f"{i}@x.com", "company": "Upd", "status": None} for i in range(0, 40, 3)]
+    second += [{"email": f"n{i}@x.com", "created_at": "2020-01-02T03:04:05Z"} for i in range(10)]
+    results = []
+    for copy_from in (10**9, 10):  # row batches, then COPY
+        monkeypatch.setattr(store, "COPY_FROM", copy_from)
+        with segmenter.connect(pg_url, backend="sql") as s:
+            with s.engine.begin() as conn:
+                conn.exec_driver_sql("TRUNCATE contacts RESTART IDENTITY")
+            ids = (s.add_contacts(first), s.add_contacts(second))
+            with s.engine.connect() as conn:
+                spent = conn.exec_driver_sql("SELECT last_value FROM contacts_id_seq").scalar_one()
+            results.append((ids, s.match([]).drop(columns=["created_at"]), spent,
+                            s.match([])["created_at"].iloc[-10:].tolist()))
+    (rows_ids, rows_frame, rows_spent, rows_dates), (copy_ids, copy_frame, copy_spent, copy_dates) = results
+    assert copy_ids == rows_ids and copy_ids[0][40] == copy_ids[0][5] and copy_ids[0][41] == copy_ids[0][42]
+    assert copy_frame.equals(rows_frame)
+    assert copy_spent == rows_spent == 51  # 41 new contacts, then 10: an update spends nothing
+    assert copy_dates == rows_dates
+    five = copy_frame.set_index("email").loc["5@x.com"]
+    assert (five["name"], five["company"], five["status"]) == ("N5", "Five Inc", "active")

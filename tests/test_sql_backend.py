@@ -3,6 +3,7 @@ DuckDB (through duckdb-engine), then pages, funnels, exports and the choice betw
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import pandas as pd
 import pytest
@@ -182,31 +183,99 @@ def same_breakdown(a: list[dict], b: list[dict]) -> bool:
 
 # ---- choosing the back end ------------------------------------------------------------------------------------------
 
-def test_auto_goes_to_sql_above_the_limit_without_loading_the_snapshot(sqlite_db):
-    with segmenter.connect(sqlite_db, memory_limit=5) as s:
+def test_auto_goes_to_sql_above_the_budget_without_loading_the_snapshot(sqlite_db):
+    with segmenter.connect(sqlite_db, memory_budget="1KB") as s:
         assert isinstance(s.backend, AutoBackend)
         assert s.count(SEED) == 1
         assert s.backend.in_sql and s.snapshot.seq == -1 and not s.snapshot.columns
+        status = s.backend_status()
+        assert status["backend"] == "sql" and status["mode"] == "auto" and status["budget_bytes"] == 1000
+        assert "over the memory budget of 1.0 KB (SEGMENTER_MEMORY_BUDGET=1KB)" in status["reason"]
 
 
-def test_auto_stays_in_memory_under_the_limit_then_moves_when_data_grows(sqlite_url):
-    with segmenter.connect(sqlite_url, memory_limit=3) as s:
+def test_auto_stays_in_memory_within_the_budget_then_moves_when_data_grows(sqlite_url):
+    from segmenter.backend import estimate_bytes
+    with segmenter.connect(sqlite_url) as s:
         s.add_contacts([{"email": f"{i}@y.com", "status": "active"} for i in range(3)])
+        budget = estimate_bytes(s.catalogue(), 3)  # exactly three contacts' worth
+    with segmenter.connect(sqlite_url, memory_budget=budget) as s:
         assert s.count([rule("status", "equals", "active")]) == 3
         assert not s.backend.in_sql and s.snapshot.alive_count == 3
+        assert s.backend_status()["backend"] == "memory" and "within the memory budget" in s.backend_status()["reason"]
         s.add_contacts([{"email": "4@y.com", "status": "active"}])
         assert s.count([rule("status", "equals", "active")]) == 4
         assert s.backend.in_sql and not s.snapshot.columns  # the snapshot's memory was given back
 
 
-def test_backend_from_environment(sqlite_url, monkeypatch):
+def test_the_deprecated_contact_limit_still_works_and_warns(sqlite_db, sqlite_url, monkeypatch):
+    with pytest.warns(DeprecationWarning, match="memory_limit= .* deprecated.*SEGMENTER_MEMORY_BUDGET"):
+        s = segmenter.connect(sqlite_db, memory_limit=0)
+    with s:
+        assert s.count(SEED) == 1 and s.backend.in_sql
+        assert "above the in-memory limit of 0 contacts (deprecated" in s.backend_status()["reason"]
+    monkeypatch.setenv("SEGMENTER_MEMORY_LIMIT", "1_000")
+    with pytest.warns(DeprecationWarning, match="SEGMENTER_MEMORY_LIMIT .* deprecated"):
+        s = segmenter.connect(sqlite_url)
+    with s:
+        assert s.backend.limit == 1000
+
+
+def test_backend_and_budget_from_environment(sqlite_url, monkeypatch):
     monkeypatch.setenv("SEGMENTER_BACKEND", "sql")
     with segmenter.connect(sqlite_url) as s:
         assert isinstance(s.backend, SqlBackend)
+        assert s.backend_status() | {"reason": ""} == {
+            "backend": "sql", "mode": "sql", "reason": "", "estimate_bytes": None, "budget_bytes": None,
+            "budget": None, "snapshot_bytes": 0, "snapshot": "0 B", "loading": None}
     monkeypatch.setenv("SEGMENTER_BACKEND", "auto")
-    monkeypatch.setenv("SEGMENTER_MEMORY_LIMIT", "1_000")
+    monkeypatch.setenv("SEGMENTER_MEMORY_BUDGET", "1.5GB")
     with segmenter.connect(sqlite_url) as s:
-        assert s.backend.limit == 1000
+        assert s.backend.budget.bytes == 1_500_000_000 and s.backend.limit is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2GB", 2 * 10**9), ("500MB", 500 * 10**6), ("500 mb", 500 * 10**6), ("1.5GiB", int(1.5 * 2**30)),
+    ("800000000", 800_000_000), ("64KiB", 65536), (1000, 1000),
+])
+def test_budget_sizes(text, expected):
+    from segmenter.backend import parse_size
+    assert parse_size(text) == expected
+
+
+def test_budget_default_is_a_quarter_of_the_cgroup_limit_else_of_ram(tmp_path):
+    from segmenter.backend import cgroup_limit, memory_budget
+    assert memory_budget("", cgroup=4 * 10**9, ram=16 * 10**9).bytes == 10**9
+    assert "cgroup" in memory_budget("", cgroup=4 * 10**9, ram=16 * 10**9).source
+    assert memory_budget("", cgroup=None, ram=16 * 10**9).bytes == 4 * 10**9
+    assert "RAM" in memory_budget("", cgroup=None, ram=16 * 10**9).source
+    assert memory_budget("", cgroup=32 * 10**9, ram=16 * 10**9).bytes == 4 * 10**9  # a limit above RAM is none
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    v2.write_text("max\n")
+    v1.write_text("9223372036854771712\n")
+    assert cgroup_limit([v2, v1]) is None  # both say "no limit"
+    v1.write_text("2147483648\n")
+    assert cgroup_limit([v2, v1]) == 2147483648  # v1
+    v2.write_text("1073741824\n")
+    assert cgroup_limit([v2, v1]) == 1073741824  # v2 first
+    assert cgroup_limit([tmp_path / "missing"]) is None
+
+
+def test_cgroup_files_follow_the_process_cgroup(tmp_path):
+    from segmenter.backend import _cgroup_files
+    proc = tmp_path / "cgroup"
+    proc.write_text("4:memory:/box/a\n0::/box/b\n")
+    root = tmp_path / "fs"
+    assert _cgroup_files(proc, root)[:2] == [root / "memory" / "box/a" / "memory.limit_in_bytes",
+                                             root / "box/b" / "memory.max"]
+
+
+def test_the_cli_status_says_which_back_end_and_why(sqlite_db, capsys, monkeypatch):
+    from segmenter.cli import main
+    monkeypatch.setenv("SEGMENTER_MEMORY_BUDGET", "500MB")
+    assert main(["status", "--database", sqlite_db]) == 0
+    out = capsys.readouterr().out
+    assert "back end: memory (auto): snapshot of" in out
+    assert "memory budget: 500.0 MB (SEGMENTER_MEMORY_BUDGET=500MB)" in out
 
 
 @pytest.mark.parametrize("kwargs, env, message", [
@@ -214,9 +283,43 @@ def test_backend_from_environment(sqlite_url, monkeypatch):
     ({}, {"SEGMENTER_BACKEND": "postgres"}, "got 'postgres'"),
     ({"memory_limit": -1}, {}, "must be a whole number of contacts"),
     ({}, {"SEGMENTER_MEMORY_LIMIT": "lots"}, "got 'lots'"),
+    ({"memory_budget": "lots"}, {}, "must be a size such as 2GB, 500MB or a number of bytes, got 'lots'"),
+    ({}, {"SEGMENTER_MEMORY_BUDGET": "-2GB"}, "got '-2GB'"),
 ])
 def test_bad_backend_settings_say_what_is_wrong(sqlite_url, monkeypatch, kwargs, env, message):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    with pytest.raises(segmenter.SegmenterError, match=message):
+    with pytest.raises(segmenter.SegmenterError, match=message), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         segmenter.connect(sqlite_url, **kwargs)
+
+
+def test_a_large_snapshot_loads_in_the_background_while_sql_answers(sqlite_url, monkeypatch):
+    """Above AutoBackend.BACKGROUND_FROM contacts the first count starts the load in a thread and is answered in
+    SQL; the status shows the load's progress; once loaded, memory answers, and a write meanwhile is not lost."""
+    import threading
+
+    from segmenter.snapshot import Snapshot
+    with segmenter.connect(sqlite_url) as s:
+        s.add_contacts([{"email": f"{i}@y.com", "status": "active", "company": "Inc"} for i in range(30)])
+    release = threading.Event()
+    original = Snapshot._load_all
+
+    def slow_load(self, conn):
+        self._progressed(0)
+        assert release.wait(60), "the test never let the load finish"
+        original(self, conn)
+
+    monkeypatch.setattr(Snapshot, "_load_all", slow_load)
+    monkeypatch.setattr(AutoBackend, "BACKGROUND_FROM", 10)
+    with segmenter.connect(sqlite_url) as s:
+        assert s.count(SEED) == 30  # answered while the snapshot is not there: through SQL
+        status = s.backend_status()
+        assert status["backend"] == "sql" and status["loading"] == {"rows": 0, "total": 30}
+        assert "loading it into memory meanwhile" in status["reason"]
+        s.add_contacts([{"email": "late@y.com", "status": "active", "company": "Inc"}])
+        assert s.count(SEED) == 31
+        release.set()
+        assert s.backend.wait_loaded(60)
+        assert s.count(SEED) == 31 and s.backend_status()["backend"] == "memory"
+        assert s.backend_status()["loading"] is None and s.snapshot.alive_count == 31

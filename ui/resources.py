@@ -7,6 +7,7 @@ import segmenter
 from segmenter.settings import load as load_settings
 
 from . import auth
+from .format import md
 
 
 def max_upload_mb() -> int:
@@ -64,3 +65,23 @@ def suggestions(url: str, field: str) -> list[str]:
     """Common values of a text field for `in` lists. Shared data (the same for everyone on this database),
     refreshed every minute: a suggestion is only a hint, the rule is evaluated on current data."""
     return _segmenter(url).suggestions(field, limit=100)
+
+
+def backend_box(seg: segmenter.Segmenter) -> None:
+    """Which back end answers counts and why (the memory budget, the snapshot's size), and a background load's
+    progress while one runs (redrawn every second until it ends): the analyst sees why counts are fast or slow."""
+    loading = seg.backend_status().get("loading") is not None
+    st.fragment(run_every=1.0 if loading else None)(_backend_lines)(seg)
+
+
+def _backend_lines(seg: segmenter.Segmenter) -> None:
+    status = seg.backend_status()
+    where = "in memory" if status["backend"] == "memory" else "in the database (SQL)"
+    st.caption(f"Counts are answered {where}.", help=md(status["reason"]))
+    loading = status.get("loading")
+    if loading:
+        total = max(1, loading["total"])
+        st.progress(min(1.0, loading["rows"] / total),
+                    text=f"Loading contacts into memory: {loading['rows']:,} / {loading['total']:,}")
+    elif status["budget"]:
+        st.caption(f"Memory budget {md(status['budget'])}; snapshot {md(status['snapshot'])}.")

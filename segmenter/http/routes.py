@@ -171,6 +171,12 @@ def delete_segment(seg: SegmenterDep, segment_id: int, if_match: IfMatch = None)
     return Response(status_code=204)
 
 
+@router.get("/api/status", tags=["status"],
+            summary="Which back end answers counts and why; a background snapshot load's progress (rows / total)")
+def status(seg: SegmenterDep) -> dict[str, Any]:
+    return {"contacts": seg.total_contacts(), **seg.backend_status()}
+
+
 @router.get("/api/fields", response_model=list[FieldOut], tags=["fields"],
             summary="Every filterable field (core, then custom) with its type and valid operators")
 def fields(seg: SegmenterDep) -> Any:
