@@ -11,7 +11,17 @@ import pandas as pd
 
 from .fields import MAX_NAME_BYTES, RESERVED_NAMES, Catalogue, valid_field_name
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
-from .values import coerce_bool, coerce_datetime, coerce_number
+from .values import (
+    OutOfRange,
+    char_code,
+    coerce_bool,
+    coerce_datetime,
+    coerce_number,
+    is_invisible,
+    printable,
+    short_repr,
+    unstorable,
+)
 
 EMAIL_RE = re.compile(r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$")
 MAX_EXACT_INT = 2**53  # beyond this a number column would silently lose digits (ids, card numbers): keep text
@@ -140,15 +150,20 @@ def coerce(field_type: str, value: Any) -> Any:
         return None
     if field_type == TEXT:
         if not isinstance(value, str):
-            raise ValueError(f"expects text, got {value!r}")
+            raise ValueError(f"expects text, got {short_repr(value)}")
+        reason = unstorable(value)  # a lone surrogate or NUL: no back end could store or read it back
+        if reason:
+            raise ValueError(reason)
         return value if value != "" else None  # kept as given (CSV import trims its cells)
     try:
         coerced = _COERCE[field_type](value)
+    except OutOfRange as exc:
+        raise ValueError(f"expects a {field_type}: {exc}") from None
     except ValueError:
-        raise ValueError(f"expects a {field_type}, got {value!r}") from None
+        raise ValueError(f"expects a {field_type}, got {short_repr(value)}") from None
     if isinstance(coerced, int) and not isinstance(coerced, bool) and abs(coerced) > MAX_EXACT_INT:
-        raise ValueError(f"got {value!r}, an integer beyond ±2^53: numbers are stored as 64-bit floats and it would "
-                         f"lose digits; give it as text (a string) in a text field instead")
+        raise ValueError(f"got {short_repr(value)}, an integer beyond ±2^53: numbers are stored as 64-bit floats and "
+                         f"it would lose digits; give it as text (a string) in a text field instead")
     return coerced
 
 
@@ -165,9 +180,10 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
             problems.append(f"record {i}: must be a dict of field → value, got {type(rec).__name__}")
             continue
         email = rec.get("email")
-        label = f"record {i}" + (f" ({email.strip()})" if isinstance(email, str) and email.strip() else "")
+        label = f"record {i}" + (f" ({printable(email.strip())})" if isinstance(email, str) and email.strip() else "")
         row: dict[str, Any] = {}
         given: dict[str, str] = {}  # field → the key of this record that set it
+        reported = len(problems)
         for key, value in rec.items():
             if not isinstance(key, str):
                 problems.append(f"{label}: field names must be text, got {key!r}")
@@ -204,9 +220,14 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
                 problems.append(f"{label}: field '{name}' {exc}")
         email = row.get("email")
         if not isinstance(email, str) or not email:
-            problems.append(f"{label}: field 'email' is required")
+            if not any(p.startswith(f"{label}: field 'email' ") for p in problems[reported:]):  # said already
+                problems.append(f"{label}: field 'email' is required")
             continue
         email = email.strip().lower()
+        hidden = next((c for c in email if is_invisible(c)), None)
+        if hidden is not None:
+            problems.append(f"{label}: field 'email' {email!r} contains the invisible character {char_code(hidden)}")
+            continue
         if not EMAIL_RE.match(email):
             problems.append(f"{label}: field 'email' {email!r} does not look like an address (local@domain.tld)")
             continue

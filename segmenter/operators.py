@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from .values import UTC, coerce_datetime, is_date_text, parse_date, parse_datetime
+from .values import UTC, OutOfRange, coerce_datetime, is_date_text, parse_date, parse_datetime, short_repr, unstorable
 
 TEXT, NUMBER, DATETIME, BOOLEAN = "text", "number", "datetime", "boolean"
 FIELD_TYPES = (TEXT, NUMBER, DATETIME, BOOLEAN)
@@ -19,6 +20,7 @@ SEGMENT, SAMPLE = "segment", "sample"
 MAX_STRING = 1_000
 MAX_LIST = 1_000
 MAX_DAYS = 36_500
+MAX_FLOAT = int(sys.float_info.max)  # the largest integer a 64-bit float holds; beyond it float() overflows
 
 
 # ---- predicates: the small intermediate form every back end evaluates -------------------------------------
@@ -72,8 +74,7 @@ class ValueProblem(ValueError):
 
 
 def _describe(raw: Any) -> str:
-    text = repr(raw)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short_repr(raw)  # bounded: a list nested 5,000 deep or a 400-digit number is not spelled out
 
 
 def _string(raw: Any) -> str:
@@ -83,6 +84,9 @@ def _string(raw: Any) -> str:
         raise ValueProblem("needs a non-empty string, got ''")
     if len(raw) > MAX_STRING:
         raise ValueProblem(f"value is {len(raw):,} characters; at most {MAX_STRING:,} are allowed")
+    reason = unstorable(raw)
+    if reason:
+        raise ValueProblem(f"value {reason}")
     return raw
 
 
@@ -96,6 +100,9 @@ def _string_list(raw: Any) -> tuple[str, ...]:
             raise ValueProblem(f"needs a non-empty list of non-empty strings, got item {_describe(item)}")
         if len(item) > MAX_STRING:
             raise ValueProblem(f"list item is {len(item):,} characters; at most {MAX_STRING:,} are allowed")
+        reason = unstorable(item)
+        if reason:
+            raise ValueProblem(f"list item {reason}")
     return tuple(raw)
 
 
@@ -104,6 +111,8 @@ def _number(raw: Any) -> int | float:
         raise ValueProblem(f"needs a number, got {_describe(raw)}")
     if isinstance(raw, float) and not math.isfinite(raw):
         raise ValueProblem(f"needs a finite number, got {_describe(raw)}")
+    if isinstance(raw, int) and abs(raw) > MAX_FLOAT:  # numbers are 64-bit floats on every back end
+        raise ValueProblem(f"needs a number within ±1.8e308 (a 64-bit float), got {_describe(raw)}")
     return raw
 
 
@@ -122,16 +131,18 @@ def _number_pair(raw: Any) -> tuple[Any, Any]:
 
 def _when(raw: Any) -> dt.date | dt.datetime:
     """A date (``YYYY-MM-DD`` or ``datetime.date``) or a datetime (ISO 8601, naive = UTC)."""
-    if isinstance(raw, dt.datetime):
-        return coerce_datetime(raw)
-    if isinstance(raw, dt.date):
-        return raw
-    if isinstance(raw, str):
-        try:
+    try:
+        if isinstance(raw, dt.datetime):
+            return coerce_datetime(raw)
+        if isinstance(raw, dt.date):
+            return raw
+        if isinstance(raw, str):
             text = raw.strip()
             return parse_date(text) if is_date_text(text) else parse_datetime(text)
-        except ValueError:
-            pass
+    except OutOfRange:  # an offset that takes it past 9999-12-31 (or before 0001-01-01) in UTC
+        raise ValueProblem(f"needs a date or datetime within the years 1 to 9999 in UTC, got {_describe(raw)}") from None
+    except ValueError:
+        pass
     raise ValueProblem(f"needs a date (YYYY-MM-DD) or an ISO 8601 datetime, got {_describe(raw)}")
 
 
@@ -198,8 +209,15 @@ def _start(d: dt.date) -> dt.datetime:
     return dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def _next_day(d: dt.date) -> dt.datetime:
+def _next_day(d: dt.date) -> dt.datetime | None:
+    """The start of the next day; None after 9999-12-31 (no datetime is that late: the range is open above)."""
+    if d == dt.date.max:
+        return None
     return _start(d) + dt.timedelta(days=1)
+
+
+# The latest datetime there is: ``x > LATEST`` holds for no x, which is what "after 9999-12-31" means.
+LATEST = dt.datetime.max.replace(tzinfo=UTC)
 
 
 def _is_date(v: Any) -> bool:
@@ -211,13 +229,21 @@ def _before(v, now):
 
 
 def _after(v, now):
-    return RangePred(lo=_next_day(v), lo_inclusive=True) if _is_date(v) else RangePred(lo=v, lo_inclusive=False)
+    if not _is_date(v):
+        return RangePred(lo=v, lo_inclusive=False)
+    start = _next_day(v)
+    return RangePred(lo=LATEST, lo_inclusive=False) if start is None else RangePred(lo=start, lo_inclusive=True)
+
+
+def _whole_days(a: dt.date, b: dt.date) -> RangePred:
+    """From the start of day ``a`` to the end of day ``b`` (open above after 9999-12-31)."""
+    return RangePred(_start(a), True, _next_day(b), False)
 
 
 def _between_when(v, now):
     a, b = v
     if _is_date(a):
-        return RangePred(_start(a), True, _next_day(b), False)
+        return _whole_days(a, b)
     return RangePred(a, True, b, True)
 
 
@@ -271,7 +297,7 @@ _ENTRIES = [
              doc="date D: before D 00:00 UTC; datetime T: before T"),
     Operator("after", "is after", {DATETIME: Form(WHEN, _after)},
              doc="date D: from D+1 day 00:00 UTC (after the whole day); datetime T: after T"),
-    Operator("on", "is on", {DATETIME: Form(DATE, lambda v, now: RangePred(_start(v), True, _next_day(v), False))},
+    Operator("on", "is on", {DATETIME: Form(DATE, lambda v, now: _whole_days(v, v))},
              doc="within the UTC day D"),
     Operator("between", "is between", {
         DATETIME: Form(WHEN_PAIR, _between_when),

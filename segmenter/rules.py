@@ -3,6 +3,7 @@ Errors name the rule's position (``rule 2``, ``rule 3.1``), its field and operat
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,9 +14,11 @@ from pydantic import Field as PydField
 from .errors import RuleError
 from .fields import PSEUDO_FIELDS, Catalogue
 from .operators import OPERATORS, SAMPLE, SEGMENT, Operator, Pred, ValueProblem, operators_for
+from .values import char_code, is_invisible, short_repr, unstorable
 
 MAX_RULES = 100
 MAX_DEPTH = 3  # groups inside the top-level array
+MAX_RULES_JSON = 1024 * 1024  # bytes of compact UTF-8 JSON (SPEC §2: "at most 1 MB")
 
 
 # ---- the schema, as pydantic models (the HTTP API's OpenAPI schema comes from these) ------------------------
@@ -155,12 +158,12 @@ class _Checker:
         if depth > MAX_DEPTH:
             self.problems.append(f"rule {pos}: groups nest at most {MAX_DEPTH} levels deep")
             return None
-        extra = sorted(set(raw) - {"match", "rules"})
+        extra = sorted(set(raw) - {"match", "rules"}, key=str)
         if extra:
-            self.problems.append(f"rule {pos}: unknown key '{extra[0]}' in a group; expected: match, rules")
+            self.problems.append(f"rule {pos}: unknown key {short_repr(extra[0])} in a group; expected: match, rules")
         match = raw.get("match")
         if match not in ("any", "all"):
-            self.problems.append(f"rule {pos}: group match must be 'any' or 'all', got {match!r}")
+            self.problems.append(f"rule {pos}: group match must be 'any' or 'all', got {short_repr(match)}")
         members = raw.get("rules")
         if not isinstance(members, list) or not members:
             self.problems.append(f"rule {pos}: a group needs at least one rule in 'rules'")
@@ -178,20 +181,20 @@ class _Checker:
         if not isinstance(raw, dict):
             self.problems.append(f"{where}: must be an object with field, operator and value, got {_kind(raw)}")
             return None
-        extra = sorted(set(raw) - {"field", "operator", "value"})
+        extra = sorted(set(raw) - {"field", "operator", "value"}, key=str)
         if extra:
-            self.problems.append(f"{where}: unknown key '{extra[0]}'; expected: field, operator, value")
+            self.problems.append(f"{where}: unknown key {short_repr(extra[0])}; expected: field, operator, value")
             return None
         name, key = raw.get("field"), raw.get("operator")
         field = self.field(name)
         if field is None:
             names = self.catalogue.names + list(PSEUDO_FIELDS)
-            self.problems.append(f"{where}: unknown field {name!r}; expected one of: {', '.join(names)}")
+            self.problems.append(f"{where}: unknown field {short_repr(name)}; expected one of: {', '.join(names)}")
             return None
         valid = operators_for(field.type)
         op = OPERATORS.get(key) if isinstance(key, str) else None
         if op is None:
-            self.problems.append(f"{where}: unknown operator {key!r} for {field.type} field '{name}'; "
+            self.problems.append(f"{where}: unknown operator {short_repr(key)} for {field.type} field '{name}'; "
                                  f"expected one of: {', '.join(valid)}")
             return None
         if field.type not in op.forms:
@@ -203,7 +206,7 @@ class _Checker:
         about = f"{where}: operator '{key}' on {field.type} field '{name}'"
         if form.value.parse is None:  # NONE: the operator takes no value
             if value is not None:
-                self.problems.append(f"{about} takes no value, got {value!r}")
+                self.problems.append(f"{about} takes no value, got {short_repr(value)}")
                 return None
             # Stored as given: a rule written with "value": null reads back with it.
             canonical = {"field": name, "operator": key, **({"value": None} if "value" in raw else {})}
@@ -231,22 +234,49 @@ def validate_rules(raw: Any, catalogue: Catalogue, resolve: Resolver | None = No
         raw = list(raw)
     if not isinstance(raw, list):
         raise RuleError(f"rules must be a JSON array of rules, got {_kind(raw)}")
+    count = count_rules(raw)
+    if count > 10 * MAX_RULES:  # far over the limit: say so without checking (and wording) every one of them
+        raise RuleError(_too_many(count))
     checker = _Checker(catalogue, resolve)
     checked = [checker.node(r, str(i), 1) for i, r in enumerate(raw, 1)]
     nodes = [n for n in checked if n is not None]  # a None came with a problem: raised below
     if checker.count > MAX_RULES:
-        checker.problems.insert(0, f"too many rules: {checker.count}; at most {MAX_RULES} are allowed "
-                                   "(counting the rules inside groups)")
+        checker.problems.insert(0, _too_many(checker.count))
     if checker.problems:
         raise RuleError(checker.problems)
-    return Rules(tuple(nodes), [n.raw for n in nodes])
+    canonical = [n.raw for n in nodes]
+    size = len(json.dumps(canonical, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_RULES_JSON:
+        raise RuleError(f"the rules are {size:,} bytes as compact JSON; at most {MAX_RULES_JSON:,} (1 MB) "
+                        "are allowed")
+    return Rules(tuple(nodes), canonical)
+
+
+def _too_many(count: int) -> str:
+    return f"too many rules: {count:,}; at most {MAX_RULES} are allowed (counting the rules inside groups)"
+
+
+def count_rules(raw: list) -> int:
+    """How many rules (not groups) ``raw`` holds, counted as the checker counts them, without recursion: groups
+    deeper than ``MAX_DEPTH`` are not entered (the checker reports them instead)."""
+    count, stack = 0, [(item, 1) for item in raw]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, GroupModel | RuleModel):
+            item = item.model_dump(exclude_unset=True)
+        is_group = isinstance(item, dict) and ("match" in item or ("rules" in item and "field" not in item))
+        if not is_group:
+            count += 1
+        elif depth <= MAX_DEPTH and isinstance(item.get("rules"), list):
+            stack.extend((member, depth + 1) for member in item["rules"])
+    return count
 
 
 MAX_NAME = 200
 
 
 def validate_name(name: Any) -> str:
-    """A segment name: 1–200 characters after trimming."""
+    """A segment name: 1–200 characters after trimming, at least one of them visible, every one storable."""
     if not isinstance(name, str):
         raise RuleError(f"name must be a string, got {_kind(name)}")
     text = name.strip()
@@ -254,6 +284,12 @@ def validate_name(name: Any) -> str:
         raise RuleError("name must not be empty")
     if len(text) > MAX_NAME:
         raise RuleError(f"name is {len(text):,} characters; at most {MAX_NAME} are allowed")
+    reason = unstorable(text)
+    if reason:
+        raise RuleError(f"name {reason}")
+    if all(is_invisible(c) or c.isspace() for c in text):
+        codes = ", ".join(dict.fromkeys(char_code(c) for c in text))
+        raise RuleError(f"name must not be empty: it holds only invisible characters ({codes})")
     return text
 
 

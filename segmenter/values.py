@@ -4,20 +4,66 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import reprlib
+import unicodedata
 from typing import overload
 
 UTC = dt.UTC
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+# ---- text every back end can hold ------------------------------------------------------------------------------
+
+def char_code(ch: str) -> str:
+    """A character by its code, as messages show it: ``U+200B``."""
+    return f"U+{ord(ch):04X}"
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored or compared by every back end (SPEC §2), or None when it can: a lone surrogate
+    (no UTF-8 encoding: Arrow, SQLite and PostgreSQL all refuse it) or NUL (PostgreSQL text cannot hold it)."""
+    found = _SURROGATE_RE.search(text)
+    if found:
+        return f"contains a lone surrogate {char_code(found.group())}, which UTF-8 cannot encode"
+    if "\x00" in text:
+        return f"contains the NUL character {char_code(chr(0))}"
+    return None
+
+
+def is_invisible(ch: str) -> bool:
+    """Format and control characters (``U+200B``, ``U+FEFF``, ``U+0000``, …): nothing a reader can see."""
+    return unicodedata.category(ch) in ("Cf", "Cc")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print, log and send as UTF-8 JSON: a lone surrogate becomes its ``\\udXXX`` escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 3, 60, 60, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 6
+
+
+def short_repr(value: object) -> str:
+    """``repr`` for messages, bounded in length and depth (a list nested 5,000 deep or a 400-digit number)."""
+    return _SHORT.repr(value)
+
+
+class OutOfRange(ValueError):
+    """A date or time that exists with its offset but not in UTC within years 1–9999."""
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:
-    """An aware UTC datetime: naive values are taken as UTC, offsets are converted."""
+    """An aware UTC datetime: naive values are taken as UTC, offsets are converted. A time whose UTC reading falls
+    outside years 1–9999 (``9999-12-31T23:00-05:00``) is a ValueError."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     try:
         return value.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
-        raise ValueError(f"{value.isoformat()} is outside the years 1–9999 once converted to UTC") from None
+        raise OutOfRange(f"{value.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def is_date_text(text: str) -> bool:
@@ -28,7 +74,7 @@ def is_date_text(text: str) -> bool:
 def parse_date(text: str) -> dt.date:
     """``YYYY-MM-DD`` → date; ValueError otherwise."""
     if not is_date_text(text):
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+        raise ValueError(f"{short_repr(text)} is not a date (YYYY-MM-DD)")
     return dt.date.fromisoformat(text)
 
 
@@ -39,11 +85,11 @@ def parse_datetime(text: str) -> dt.datetime:
         d = dt.date.fromisoformat(s)
         return dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
     if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
-        raise ValueError(f"{text!r} is not a date or ISO 8601 datetime")
+        raise ValueError(f"{short_repr(text)} is not a date or ISO 8601 datetime")
     try:
         parsed = dt.datetime.fromisoformat(s.replace("z", "Z"))
     except ValueError:
-        raise ValueError(f"{text!r} is not a valid ISO 8601 datetime") from None
+        raise ValueError(f"{short_repr(text)} is not a valid ISO 8601 datetime") from None
     return to_utc(parsed)
 
 
@@ -55,18 +101,18 @@ def coerce_datetime(value: object) -> dt.datetime:
         return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
         return parse_datetime(value)
-    raise ValueError(f"{value!r} is not a date or datetime")
+    raise ValueError(f"{short_repr(value)} is not a date or datetime")
 
 
 def coerce_number(value: object) -> float | int:
     """An int/float (not bool) or numeric string → number; NaN/inf and anything else → ValueError."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{short_repr(value)} is not a number")
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not a finite number")
+            raise ValueError(f"{short_repr(value)} is not a finite number")
         return value
     if isinstance(value, str):
         s = value.strip()
@@ -75,11 +121,11 @@ def coerce_number(value: object) -> float | int:
         try:
             f = float(s)
         except ValueError:
-            raise ValueError(f"{value!r} is not a number") from None
+            raise ValueError(f"{short_repr(value)} is not a number") from None
         if not math.isfinite(f) or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
-            raise ValueError(f"{value!r} is not a number")
+            raise ValueError(f"{short_repr(value)} is not a number")
         return f
-    raise ValueError(f"{value!r} is not a number")
+    raise ValueError(f"{short_repr(value)} is not a number")
 
 
 _TRUE = {"true", "yes"}
@@ -96,7 +142,7 @@ def coerce_bool(value: object) -> bool:
             return True
         if s in _FALSE:
             return False
-    raise ValueError(f"{value!r} is not a boolean (true/false/yes/no)")
+    raise ValueError(f"{short_repr(value)} is not a boolean (true/false/yes/no)")
 
 
 @overload
@@ -112,7 +158,7 @@ def format_datetime(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     v = to_utc(value)
-    text = v.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{v.year:04d}-{v:%m-%dT%H:%M:%S}"  # strftime's %Y drops the zeros of years before 1000
     if v.microsecond:
         text += f".{v.microsecond:06d}"
     return text + "Z"
