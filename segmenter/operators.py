@@ -140,7 +140,8 @@ def _when(raw: Any) -> dt.date | dt.datetime:
             text = raw.strip()
             return parse_date(text) if is_date_text(text) else parse_datetime(text)
     except OutOfRange:  # an offset that takes it past 9999-12-31 (or before 0001-01-01) in UTC
-        raise ValueProblem(f"needs a date or datetime within the years 1 to 9999 in UTC, got {_describe(raw)}") from None
+        problem = f"needs a date or datetime within the years 1 to 9999 in UTC, got {_describe(raw)}"
+        raise ValueProblem(problem) from None
     except ValueError:
         pass
     raise ValueProblem(f"needs a date (YYYY-MM-DD) or an ISO 8601 datetime, got {_describe(raw)}")
