@@ -23,7 +23,7 @@ from .order import Order, check_columns
 from .rules import Rules, validate_name, validate_rules
 from .segment_tools import SegmentTools
 from .snapshot import Snapshot
-from .values import UTC, format_datetime
+from .values import UTC, format_datetime, short_repr
 
 MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
 
@@ -513,8 +513,8 @@ def _version(value: Any) -> int | None:
         return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SegmenterError(f"expected_version must be a whole number >= 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
+        raise SegmenterError(f"expected_version must be a whole number >= 1, got {short_repr(value)}")
     return value
 
 
@@ -533,9 +533,14 @@ def _page(frames: Iterable[pd.DataFrame], limit: int | None, offset: int) -> Ite
             return
 
 
+MAX_PAGE = 2**63 - 1  # the largest LIMIT/OFFSET both databases take (a 64-bit integer)
+
+
 def _check_page(limit: Any, offset: Any) -> tuple[int | None, int]:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise SegmenterError(f"limit must be a whole number >= 0, got {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise SegmenterError(f"offset must be a whole number >= 0, got {offset!r}")
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is None and name == "limit":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAGE:
+            raise SegmenterError(f"{name} must be a whole number >= 0 and at most {MAX_PAGE:,}, "
+                                 f"got {short_repr(value)}")
     return limit, offset

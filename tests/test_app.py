@@ -2,6 +2,7 @@
 (add rules → count changes → save → listed on Segments → opened by link → CSV export content)."""
 from __future__ import annotations
 
+import base64
 import csv
 from collections import Counter
 import io
@@ -359,11 +360,29 @@ def test_unsaved_rules_open_from_a_rules_link(db):
     ({"segment": "999"}, "Segment 999 was not found"),
     ({"rules": "not-base64!"}, "The link could not be opened"),
     ({"rules": encode_rules([{"field": "nope", "operator": "equals", "value": "x"}])}, "unknown field 'nope'"),
+    # Hostile links (issue 12): each showed Streamlit's crash page before.
+    ({"rules": encode_rules([{"field": "mrr", "operator": "greater_than", "value": 10**400}])},
+     "needs a number within ±1.8e308"),
+    ({"rules": encode_rules([{"field": "name", "operator": "equals", "value": "\ud800"}])}, "lone surrogate U+D800"),
+    ({"rules": encode_rules([{"field": "created_at", "operator": "after", "value": "9999-12-31T23:00:00-05:00"}])},
+     "within the years 1 to 9999 in UTC"),
+    ({"rules": base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode().rstrip("=")}, "nested too deeply"),
 ])
 def test_a_bad_link_says_what_is_wrong(db, query, message):
     at = start(**query)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert count_shown(at) == 600
+
+
+@pytest.mark.parametrize("rules", [
+    [{"field": "created_at", "operator": "after", "value": "9999-12-31"}],
+    [{"field": "created_at", "operator": "on", "value": "9999-12-31"}],
+    [{"field": "created_at", "operator": "between", "value": ["0001-01-01", "9999-12-31"]}],
+])
+def test_a_link_to_the_last_day_there_is_opens_and_counts(db, rules):
+    at = start(rules=encode_rules(rules))
+    no_errors(at)
+    assert count_shown(at) == db.count(rules)
 
 
 def test_a_segment_whose_field_was_removed_by_hand_opens_empty_with_the_reason(db, sqlite_url):

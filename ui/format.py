@@ -49,6 +49,8 @@ def decode_rules(text: str) -> list:
         rules = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"the link's rules are not readable ({exc.__class__.__name__})") from None
+    except RecursionError:  # JSON nested thousands deep: the decoder gives up; so do we, with the reason
+        raise ValueError("the link's rules are nested too deeply to read") from None
     if not isinstance(rules, list):
         raise ValueError("the link's rules must be a JSON array")
     return rules
@@ -60,6 +62,8 @@ def parse_json(text: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("not readable JSON: it is nested too deeply") from None
 
 
 def link(base: str | None, **params: str) -> str:

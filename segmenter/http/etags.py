@@ -25,6 +25,6 @@ def expected_version(if_match: str | None, segment_id: int) -> int | None:
         return None
     value = if_match.strip()
     digits = value[1:-1] if len(value) > 2 and value[0] == value[-1] == '"' else ""
-    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) < 2**63:  # no version is larger
         raise PreconditionFailed(segment_id, if_match)
     return int(digits)
