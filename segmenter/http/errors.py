@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..rules import validate_name
 from ..service import Segmenter
+from ..values import printable, short_repr
 
 log = logging.getLogger("segmenter.http")
 
@@ -54,6 +55,7 @@ def status_for(exc: SegmenterError) -> int:
 
 def error_response(status: int, problems: list[str] | str, headers: dict | None = None) -> JSONResponse:
     problems = [problems] if isinstance(problems, str) else list(problems) or ["bad request"]
+    problems = [printable(p) for p in problems]  # a lone surrogate echoed from the input cannot be sent as UTF-8
     return JSONResponse({"detail": "; ".join(problems), "problems": problems}, status, headers=headers)
 
 
@@ -77,8 +79,9 @@ def _validation_message(err: dict) -> str:
     if kind == "extra_forbidden":
         return f"{where} is not a known key"
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"{where} must be a whole number, got {got!r}"
-    return f"{where}: {err.get('msg', 'is invalid')}" + (f", got {got!r}" if kind.endswith("_parsing") else "")
+        return f"{where} must be a whole number, got {short_repr(got)}"
+    said = f", got {short_repr(got)}" if kind.endswith("_parsing") else ""
+    return f"{where}: {err.get('msg', 'is invalid')}{said}"
 
 
 _BODY_KEYS = {"preview": ("rules",), "overlap": ("a", "b"), "split": ("segment_id", "rules", "parts", "salt")}
@@ -100,7 +103,7 @@ def _core_problems(seg: Segmenter, body: Any, expected: tuple[str, ...]) -> list
                 problems += exc.problems
     unknown = sorted(set(body) - set(expected))
     if unknown and not problems:
-        problems.append(f"unknown key '{unknown[0]}' in the request body; expected: {', '.join(expected)}")
+        problems.append(f"unknown key {short_repr(unknown[0])} in the request body; expected: {', '.join(expected)}")
     return problems
 
 

@@ -11,7 +11,7 @@ from .. import access
 from ..csv_export import csv_batches
 from ..errors import RuleError
 from ..operators import operators_for
-from ..service import Segmenter
+from ..service import MAX_PAGE, Segmenter
 from .auth import CALLER
 from .etags import etag, expected_version
 from .schemas import (
@@ -72,8 +72,8 @@ def create_segment(seg: SegmenterDep,
             responses={**error_responses(400, 404, 422), **_CSV_RESPONSE})
 def segment_contacts(seg: SegmenterDep,
                      segment_id: int = Query(description="The segment's id"),
-                     limit: int | None = Query(None, ge=0, description="At most this many contacts"),
-                     offset: int = Query(0, ge=0, description="Skip this many contacts first"),
+                     limit: int | None = Query(None, ge=0, le=MAX_PAGE, description="At most this many contacts"),
+                     offset: int = Query(0, ge=0, le=MAX_PAGE, description="Skip this many contacts first"),
                      format: Literal["json", "csv"] = Query("json", description="csv streams a download"),
                      order_by: str | None = Query(None, description="Sort the whole result by this field (empty "
                                                   "values last, ties by id); default: id"),
