@@ -18,6 +18,7 @@ from .values import char_code, is_invisible, short_repr, unstorable
 
 MAX_RULES = 100
 MAX_DEPTH = 3  # groups inside the top-level array
+FAR_OVER = 10 * MAX_RULES  # beyond this many, rules are not checked one by one
 MAX_RULES_JSON = 1024 * 1024  # bytes of compact UTF-8 JSON (SPEC §2: "at most 1 MB")
 
 
@@ -234,9 +235,12 @@ def validate_rules(raw: Any, catalogue: Catalogue, resolve: Resolver | None = No
         raw = list(raw)
     if not isinstance(raw, list):
         raise RuleError(f"rules must be a JSON array of rules, got {_kind(raw)}")
-    count = count_rules(raw)
-    if count > 10 * MAX_RULES:  # far over the limit: say so without checking (and wording) every one of them
-        raise RuleError(_too_many(count))
+    # Far over the limit: say so without walking (and wording) every one of a million items. Each top-level item is
+    # a rule or a group holding at least one, so the length alone already tells.
+    if len(raw) > FAR_OVER:
+        raise RuleError(_too_many(len(raw)))
+    if count_rules(raw, stop_after=FAR_OVER) > FAR_OVER:
+        raise RuleError(_too_many(FAR_OVER, more_than=True))
     checker = _Checker(catalogue, resolve)
     checked = [checker.node(r, str(i), 1) for i, r in enumerate(raw, 1)]
     nodes = [n for n in checked if n is not None]  # a None came with a problem: raised below
@@ -252,15 +256,17 @@ def validate_rules(raw: Any, catalogue: Catalogue, resolve: Resolver | None = No
     return Rules(tuple(nodes), canonical)
 
 
-def _too_many(count: int) -> str:
-    return f"too many rules: {count:,}; at most {MAX_RULES} are allowed (counting the rules inside groups)"
+def _too_many(count: int, more_than: bool = False) -> str:
+    said = f"more than {count:,}" if more_than else f"{count:,}"
+    return f"too many rules: {said}; at most {MAX_RULES} are allowed (counting the rules inside groups)"
 
 
-def count_rules(raw: list) -> int:
+def count_rules(raw: list, stop_after: int | None = None) -> int:
     """How many rules (not groups) ``raw`` holds, counted as the checker counts them, without recursion: groups
-    deeper than ``MAX_DEPTH`` are not entered (the checker reports them instead)."""
+    deeper than ``MAX_DEPTH`` are not entered (the checker reports them instead). With ``stop_after``, counting
+    stops once the count passes it."""
     count, stack = 0, [(item, 1) for item in raw]
-    while stack:
+    while stack and (stop_after is None or count <= stop_after):
         item, depth = stack.pop()
         if isinstance(item, GroupModel | RuleModel):
             item = item.model_dump(exclude_unset=True)
