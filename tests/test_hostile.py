@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -157,7 +158,7 @@ def test_in_lists_at_the_spec_maxima_evaluate_on_the_sql_back_end(request, url_f
 @pytest.mark.parametrize("name, code", [("\u200b", "U+200B"), ("\ufeff", "U+FEFF"), (" \u200b\u200d ", "U+200B, U+200D"),
                                         ("\x00", "U+0000")])
 def test_a_segment_name_of_only_invisible_characters_is_refused_by_code(seg, name, code):
-    with pytest.raises(segmenter.RuleError, match=code):
+    with pytest.raises(segmenter.RuleError, match=re.escape(code)):
         seg.create_segment(name, [])
     assert seg.list_segments() == []
 
