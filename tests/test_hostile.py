@@ -164,7 +164,7 @@ def test_a_segment_name_of_only_invisible_characters_is_refused_by_code(seg, nam
 
 
 def test_a_segment_name_with_a_surrogate_is_refused(seg):
-    with pytest.raises(segmenter.RuleError, match="lone surrogate U+D800"):
+    with pytest.raises(segmenter.RuleError, match=r"lone surrogate U\+D800"):
         seg.create_segment("Sales \ud800", [])
 
 
