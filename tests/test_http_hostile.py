@@ -114,7 +114,7 @@ def test_the_largest_limit_and_offset_answer(client):
                         headers={"If-Match": f'"{2**64}"'}).status_code == 412
 
 
-def test_the_streamed_json_is_exactly_what_the_python_api_returns(client, any_url):
+def test_the_json_page_is_exactly_what_the_python_api_returns(client, any_url):
     made = client.post("/api/segments", json={"name": "Acme", "rules": [
         {"field": "company", "operator": "equals", "value": "acme"}]}).json()
     with segmenter.connect(any_url) as seg:
