@@ -204,11 +204,13 @@ def test_a_field_made_meanwhile_with_another_type_is_a_clear_error(any_url):
         parsed_as_text = "email,plan\np1@example.com,gold\n"
         first.import_csv("email,plan\np2@example.com,3\n")
         # The second's plan was made for a catalogue without 'plan' (text); it now exists as number.
-        from segmenter import csv_import
+        from segmenter import audit, csv_import
         parsed = csv_import.parse_csv(parsed_as_text, {"email": "text"})
+        entry = audit.Entry("import", "second@team.example", "python", file_name="plan.csv")
         with pytest.raises(ContactError, match=r"'plan'.*number.*text"):
-            second._write([r for _l, r in parsed.rows], dict(parsed.plan.new_fields))
+            second._write([r for _l, r in parsed.rows], dict(parsed.plan.new_fields), entry)
         assert _sql_count(any_url) == 2  # nothing written
+        assert all(e["who"] != "second@team.example" for e in first.audit_log())  # nor its audit entry
 
 
 # ---- 4. keys: Unicode letters kept, 63 bytes, reserved names, clashes are errors ----
