@@ -30,6 +30,9 @@ def _clear() -> None:
 def builder() -> None:
     """Everything that depends on the rules: editing one reruns only this, not the page."""
     catalogue = seg.catalogue()
+    # The live count sits above the rules, so it stays in sight while a long list of rules is edited (filled below,
+    # once the rules are read).
+    counts = st.container(key="live_count")
     st.subheader("Rules")
     st.caption("A contact is in the segment when it matches every rule; a group can match any of its rules.")
     rules, waiting = edit_rules(catalogue, seg.url)
@@ -45,7 +48,8 @@ def builder() -> None:
     except RuleError as exc:  # the rules together break a limit (e.g. more than 100 rules)
         st.error(f"These rules cannot be evaluated: {exc}")
         return
-    panels.headline(n, total, waiting)
+    with counts:
+        panels.headline(n, total, waiting)
     compare.changes_panel(seg)
     preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])
     with preview:

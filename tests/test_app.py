@@ -197,11 +197,11 @@ def test_a_rule_without_a_value_waits_and_is_not_applied(db):
 def test_invalid_value_shows_a_message_beside_the_rule_not_a_traceback(db):
     at = start()
     row = add_rule(at, "mrr", "between")
-    widget(at.number_input, f"{row}:v:number_pair:a").set_value(500).run()
-    widget(at.number_input, f"{row}:v:number_pair:b").set_value(100).run()
+    widget(at.number_input, f"{row}:v:mrr:number_pair:a").set_value(500).run()
+    widget(at.number_input, f"{row}:v:mrr:number_pair:b").set_value(100).run()
     assert not at.exception
-    assert len(at.error) == 1 and at.error[0].value.startswith("operator 'between' on number field 'mrr' needs A")
-    assert at.error[0].value.endswith("got [500, 100]")  # the core's message, without its "rule 1:" position
+    # in the app's words (the widgets' names), not the core's "needs A <= B, got [500, 100]"
+    assert [e.value for e in at.error] == ["*is between*: *from* must not be more than *to*."]
     assert count_shown(at) == 600  # the invalid rule is not applied
     at.button(key="save_segment").click().run()
     assert any("waiting for a value or have a problem" in e.value for e in at.error)
@@ -290,7 +290,7 @@ def test_open_shows_the_saved_version_even_while_it_is_being_edited(db):
     made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
     at = start(segment=str(made["id"]))
     row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
-    at.text_input(key=f"{row}:v:string").input("active").run()  # edited, not saved
+    at.text_input(key=f"{row}:v:status:string").input("active").run()  # edited, not saved
     assert count_shown(at) != made["contacts_count"]
     at.switch_page("app_pages/segments.py").run()
     at.button(key=f"open:{made['id']}").click().run()
@@ -306,7 +306,7 @@ def test_update_the_loaded_segment_records_the_signed_in_user(db):
     at.query_params["segment"] = str(made["id"])
     at.run()
     row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
-    at.text_input(key=f"{row}:v:string").input("active").run()
+    at.text_input(key=f"{row}:v:status:string").input("active").run()
     at.text_input(key=f"segment_name:{made['id']}").input("Now active").run()
     at.button(key="save_segment").click().run()
     no_errors(at)
@@ -559,3 +559,70 @@ def test_segment_descriptions_are_shown_literally(db):
     shown = [m.value for m in at.markdown]
     assert "**#1 · \\*Bold\\* \\$x\\$**" in shown
     assert describe([{"field": "company", "operator": "contains", "value": "_Inc_"}]) in [s.replace("\\", "") for s in shown]
+
+
+# ---- round two (issue 14) ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("days", [0, -5, 40_000])
+def test_days_out_of_range_wait_with_the_reason_beside_the_rule(db, days):
+    """Item 5: the box had min/max, so the browser refused the number silently and the old count stayed."""
+    at = start()
+    row = add_rule(at, "created_at", "in_last_days")
+    box = widget(at.number_input, f"{row}:v:")
+    assert box.min is None and box.max is None  # the core checks the range, and says why
+    box.set_value(days).run()
+    assert not at.exception
+    assert metric(at, "Rules waiting") == "1"
+    assert count_shown(at) == 600
+    assert [e.value for e in at.error] == [
+        f"*is in the last (days)*: the number of days must be a whole number from 1 to 36,500 (not {days})."]
+
+
+@pytest.mark.parametrize("value, says", [("active ", "ends with a space"), (" active", "starts with a space"),
+                                         ("   ", "is only spaces")])
+def test_a_value_with_outer_spaces_is_kept_and_said_beside_the_rule(db, value, says):
+    """Item 9: SPEC keeps spaces, so "active " matches nothing; the rule says so instead of a silent 0."""
+    at = start()
+    row = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{row}:v:").input(value).run()
+    no_errors(at)
+    assert count_shown(at) == db.count([{"field": "status", "operator": "equals", "value": value}])
+    assert any(says in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_value_list_with_an_outer_space_is_said_too(db):
+    at = start()
+    row = add_rule(at, "status", "in")
+    widget(at.multiselect, f"{row}:v:").set_value(["active", "pending "]).run()
+    assert any("ends with a space" in c.value for c in at.caption)
+
+
+def test_changing_a_rows_field_starts_with_no_value(db):
+    """Item 10: created_at "in the last 7 days" → mrr became "mrr is 7" and applied at once."""
+    at = start()
+    row = add_rule(at, "created_at", "in_last_days")
+    widget(at.number_input, f"{row}:v:").set_value(7).run()
+    assert metric(at, "Rules waiting") == "0"
+    widget(at.selectbox, f"{row}:field").set_value("mrr").run()
+    no_errors(at)
+    assert widget(at.number_input, f"{row}:v:").value is None
+    assert metric(at, "Rules waiting") == "1" and count_shown(at) == 600
+    widget(at.selectbox, f"{row}:field").set_value("plan").run()
+    assert widget(at.text_input, f"{row}:v:").value == ""
+
+
+def _in_order(node, found: list) -> list:
+    """Every element under ``node`` in the order the page draws them, as (type, label or value)."""
+    found.append((getattr(node, "type", None), getattr(node, "label", None) or getattr(node, "value", None)))
+    for child in getattr(node, "children", {}).values():
+        _in_order(child, found)
+    return found
+
+
+def test_the_live_count_is_above_the_rules(db):
+    """Item 14: at 1280×720 the count scrolled out of sight below a long list of rules."""
+    at = start()
+    drawn = _in_order(at.main, [])
+    count_at = drawn.index(("metric", "Matching contacts"))
+    rules_at = next(i for i, (kind, text) in enumerate(drawn) if kind == "subheader" and text == "Rules")
+    assert count_at < rules_at
