@@ -17,6 +17,7 @@ from . import auth, state
 from . import format as fmt
 from .downloads import csv_export
 from .resources import current_user
+from .segment_list import same_name_note
 
 PAGE_SIZE = 25
 
@@ -166,8 +167,9 @@ def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) ->
     st.session_state[state.LOADED] = {"id": saved["id"], "name": saved["name"]}
     st.session_state[state.QUERY_APPLIED] = (str(saved["id"]), None)  # the new address must not reload the draft
     st.query_params.from_dict({"segment": str(saved["id"])})
+    note = same_name_note(seg.list_segments(), saved["name"], saved["id"])
     state.flash("success", f"Saved segment #{saved['id']} “{fmt.md(saved['name'])}” "
-                           f"({fmt.count(saved['contacts_count'])} contacts).")
+                           f"({fmt.count(saved['contacts_count'])} contacts)." + (f" {note}" if note else ""))
 
 
 def save(seg: Segmenter, rules: list, waiting: int) -> None:

@@ -3,7 +3,6 @@ value widget chosen by the operator's value kind), groups of rows, and the check
 Rows stay plain data; what a rule means is the core's business (segmenter.rules / segmenter.operators)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from typing import Any, Literal
@@ -17,12 +16,11 @@ from segmenter.rules import describe, validate_rules
 from segmenter.values import is_date_text
 
 from . import state
-from .format import md
+from .format import cut, md
 from .resources import segment_choices, segmenter_for, suggestions
 
 DEFAULT_FIELD = "status"
 DEFAULT_DAYS = 30
-MAX_SHOWN = 60  # characters of a value or header quoted in a message; the rest is cut with …
 
 
 # ---- editing the draft (widget callbacks) -----------------------------------------------------------------------
@@ -59,10 +57,6 @@ def _whole(v: float | int | None) -> float | int | None:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
-def _date(v: Any) -> dt.date | None:
-    return dt.date.fromisoformat(v.strip()) if isinstance(v, str) and is_date_text(v.strip()) else None
-
-
 def _is_datetime_text(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip()) and not is_date_text(v.strip())
 
@@ -72,13 +66,14 @@ def _pair(v: Any) -> list:
 
 
 def _when_input(label: str, v: Any, key: str) -> str | None:
-    """A date picker; a datetime value (pasted JSON or a link) keeps an ISO text box so no precision is lost."""
-    if _is_datetime_text(v):
-        text = st.text_input(label, v, key=key + ":text", label_visibility="collapsed",
-                             placeholder="2026-01-05T10:00:00Z")
-        return text or None
-    picked = st.date_input(label, _date(v), key=key + ":date", label_visibility="collapsed", format="YYYY-MM-DD")
-    return picked.isoformat() if picked else None
+    """A date (or datetime) typed as ISO text. A text box applies the value on Enter; Streamlit's date picker
+    applied a typed date only when focus left the widget, so Enter seemed to do nothing. The core checks the text
+    and says what is wrong beside the rule."""
+    placeholder = "2026-01-05T10:00:00Z" if _is_datetime_text(v) else "YYYY-MM-DD"
+    text = st.text_input(label, v if isinstance(v, str) else "", key=key + ":text", label_visibility="collapsed",
+                         placeholder=placeholder, help="A date as YYYY-MM-DD, or a date and time such as "
+                         "2026-01-05T10:00:00Z; press Enter to apply it.")
+    return text.strip() or None
 
 
 def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
@@ -175,12 +170,6 @@ def _index(options: list, value: Any) -> int:
 def field_of(catalogue: Catalogue, name: str) -> Field:
     """A field of the catalogue or a pseudo-field (segment, sample)."""
     return catalogue.get(name) or PSEUDO_FIELDS[name]
-
-
-def cut(text: object, limit: int = MAX_SHOWN) -> str:
-    """Long headers and values quoted in a message are cut, so the message stays readable."""
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 _CORE_PREFIX = re.compile(r"^operator '[^']+' on \w+ field '[^']+' ")
