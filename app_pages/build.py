@@ -36,6 +36,8 @@ def builder() -> None:
     st.subheader("Rules")
     st.caption("A contact is in the segment when it matches every rule; a group can match any of its rules.")
     rules, waiting = edit_rules(catalogue, seg.url)
+    encoded = fmt.encode_rules(rules)
+    state.sync_address(rules, encoded if len(encoded) <= fmt.MAX_LINK_CHARS else None)
     a, b, c = st.columns(3)
     a.button("Add rule", icon=":material/add:", key="add_rule", on_click=add_rule, args=(catalogue,), width="stretch")
     b.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group, args=(catalogue,),
@@ -49,6 +51,9 @@ def builder() -> None:
         st.error(f"These rules cannot be evaluated: {exc}")
         return
     with counts:
+        if state.is_edited(rules, waiting):
+            st.caption(f":material/edit: **edited — not saved**: segment #{st.session_state[state.LOADED]['id']} as "
+                       "saved differs from what is on screen.")
         panels.headline(n, total, waiting)
     compare.changes_panel(seg)
     preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])

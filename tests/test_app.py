@@ -707,3 +707,39 @@ def test_a_header_only_file_says_it_has_no_rows(db):
     at.file_uploader(key="csv_file:0").upload("empty-rows.csv", b"email,name\n", "text/csv").run()
     assert any("has a header but no rows" in w.value for w in at.warning)
     assert not [b for b in at.button if b.key == "import_csv"]
+
+
+def test_the_address_keeps_unsaved_rules_so_reload_and_back_restore_them(db):
+    """Item 8: reloading, or going to Segments and back, lost the unsaved rules and the ?segment= in the address."""
+    made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
+    at = start(segment=str(made["id"]))
+    assert not any("edited — not saved" in c.value for c in at.caption)
+    row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
+    at.text_input(key=f"{row}:v:status:string").input("active").run()
+    no_errors(at)
+    edited = [{"field": "status", "operator": "equals", "value": "active"}]
+    assert at.query_params["segment"] == str(made["id"])
+    assert decode_rules(at.query_params["rules"]) == edited
+    assert any("edited — not saved" in c.value for c in at.caption)
+
+    reloaded = start(segment=str(made["id"]), rules=at.query_params["rules"])  # a reload: a new session
+    no_errors(reloaded)
+    assert count_shown(reloaded) == db.count(edited)
+    assert reloaded.button(key="save_segment").label == f"Update segment #{made['id']}"
+    assert any("edited — not saved" in c.value for c in reloaded.caption)
+
+    at.switch_page("app_pages/segments.py").run()
+    at.switch_page("app_pages/build.py").run()
+    assert count_shown(at) == db.count(edited)
+    at.button(key="save_segment").click().run()
+    no_errors(at)
+    assert db.get_segment(made["id"])["rules"] == edited
+    assert "rules" not in at.query_params and not any("edited — not saved" in c.value for c in at.caption)
+
+
+def test_a_new_segments_rules_are_in_the_address(db):
+    at = start()
+    row = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{row}:v:").input("active").run()
+    assert decode_rules(at.query_params["rules"]) == [{"field": "status", "operator": "equals", "value": "active"}]
+    assert "segment" not in at.query_params

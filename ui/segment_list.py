@@ -52,7 +52,7 @@ def _rename(seg: Segmenter, segment: dict) -> None:
         state.flash("error", f"Not renamed: {exc}")
         return
     if (st.session_state[state.LOADED] or {}).get("id") == segment_id:
-        st.session_state[state.LOADED] = {"id": segment_id, "name": renamed["name"]}
+        st.session_state[state.LOADED] = {**st.session_state[state.LOADED], "name": renamed["name"]}
     note = same_name_note(seg.list_segments(), renamed["name"], segment_id)
     state.flash("success", f"Renamed #{segment_id} to “{fmt.md(renamed['name'])}”." + (f" {note}" if note else ""))
 
