@@ -280,10 +280,9 @@ def test_rename_confirmed_with_enter_keeps_the_new_name(app_server, page):
         made = seg.create_segment("Rename me (browser)", [{"field": "status", "operator": "equals", "value": "x"}])
     page.goto(f"{base}/segments")
     expect(page.get_by_role("heading", name="Saved segments")).to_be_visible()
-    page.get_by_test_id("stSelectbox").first.click()  # the segment to act on: type to find it in the menu
-    page.get_by_test_id("stSelectbox").first.get_by_role("combobox").fill("Rename me")
-    page.get_by_role("option", name=f"#{made['id']} · Rename me (browser)").click()
-    _idle(page)
+    _idle(page)  # the newest segment is the one the page acts on first (sorted by last change)
+    expect(page.locator(".st-key-segment_choice").get_by_role("combobox")).to_have_value(
+        f"#{made['id']} · Rename me (browser)")
     page.locator(f".st-key-segment_row_{made['id']}").get_by_role("button", name="Rename").click()
     box = page.get_by_label("New name")
     expect(box).to_be_visible()
