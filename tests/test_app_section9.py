@@ -85,8 +85,8 @@ def test_the_field_menu_offers_saved_segments_by_name(db):
 def test_a_sample_rule_takes_a_salt_and_a_range(db):
     at = start("app_pages/build.py")
     row = add_rule(at, "sample", "in_range")
-    widget(at.text_input, f"{row}:v:sample_range:salt").input("ab-1").run()
-    widget(at.number_input, f"{row}:v:sample_range:to").set_value(25.0).run()
+    widget(at.text_input, f"{row}:v:sample:sample_range:salt").input("ab-1").run()
+    widget(at.number_input, f"{row}:v:sample:sample_range:to").set_value(25.0).run()
     no_errors(at)
     rule = {"field": "sample", "operator": "in_range", "value": {"salt": "ab-1", "from": 0, "to": 25}}
     assert count_shown(at) == db.count([rule])
