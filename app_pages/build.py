@@ -30,9 +30,14 @@ def _clear() -> None:
 def builder() -> None:
     """Everything that depends on the rules: editing one reruns only this, not the page."""
     catalogue = seg.catalogue()
+    # The live count sits above the rules, so it stays in sight while a long list of rules is edited (filled below,
+    # once the rules are read).
+    counts = st.container(key="live_count")
     st.subheader("Rules")
     st.caption("A contact is in the segment when it matches every rule; a group can match any of its rules.")
     rules, waiting = edit_rules(catalogue, seg.url)
+    encoded = fmt.encode_rules(rules)
+    state.sync_address(rules, encoded if len(encoded) <= fmt.MAX_LINK_CHARS else None)
     a, b, c = st.columns(3)
     a.button("Add rule", icon=":material/add:", key="add_rule", on_click=add_rule, args=(catalogue,), width="stretch")
     b.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group, args=(catalogue,),
@@ -45,7 +50,11 @@ def builder() -> None:
     except RuleError as exc:  # the rules together break a limit (e.g. more than 100 rules)
         st.error(f"These rules cannot be evaluated: {exc}")
         return
-    panels.headline(n, total, waiting)
+    with counts:
+        if state.is_edited(rules, waiting):
+            st.caption(f":material/edit: **edited — not saved**: segment #{st.session_state[state.LOADED]['id']} as "
+                       "saved differs from what is on screen.")
+        panels.headline(n, total, waiting)
     compare.changes_panel(seg)
     preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])
     with preview:

@@ -1,15 +1,20 @@
 """Contacts: browse and search a page at a time, and import a CSV after a preview of what it will do."""
 from __future__ import annotations
 
+import csv
+import io
+
 import pandas as pd
 import streamlit as st
 
 from segmenter import ContactError
 from ui import auth, panels, resources
+from ui import format as fmt
 from ui.downloads import rejected_csv
 from ui.resources import get_segmenter, max_upload_mb, suggestions
 
 REPORT = "import_report"
+ROUND = "import_round"  # bumped after each import: the file uploader starts empty again
 DATES = {"Decide from the file": None, "Day first (31-12-2024)": True, "Month first (12-31-2024)": False}
 seg = get_segmenter()
 me = auth.identity()
@@ -37,17 +42,43 @@ def show_report(report, name: str) -> None:
                            mime="text/csv", on_click="ignore", key="rejected_csv")
 
 
+def _headers(upload) -> list[str]:
+    """The file's header row, read the same way as the importer (UTF-8, a BOM allowed)."""
+    first = upload.getvalue()[:1_000_000].decode("utf-8-sig", errors="replace")
+    return next(csv.reader(io.StringIO(first)), [])
+
+
+def _email_column(upload) -> dict:
+    """A file without a column named email cannot be read until one is chosen: ask for it, in the app's words."""
+    headers = [h for h in _headers(upload) if h.strip()]
+    guess = next((i for i, h in enumerate(headers) if "mail" in h.casefold()), None)
+    st.warning("This file has no column named *email*. Choose the column that holds the email addresses; the table "
+               "below then shows where every other column goes.")
+    chosen = st.selectbox("Column with the email addresses", headers, index=guess, key=f"email_col:{upload.file_id}",
+                          placeholder="choose a column", format_func=fmt.cut)
+    if chosen is None:
+        st.stop()
+    return {chosen: "email"}
+
+
 def column_plan(upload, dayfirst: bool | None, limit: int):
     """Left: where each column goes, editable; right: what the import does with that mapping (types, new fields).
-    Returns (the plan, the columns the user changed)."""
-    auto = seg.preview_csv(upload, dayfirst=dayfirst, max_bytes=limit)
+    Returns (the plan, the mapping: the email column chosen, if any, and the columns the user changed)."""
+    chosen: dict = {}
+    try:
+        auto = seg.preview_csv(upload, dayfirst=dayfirst, max_bytes=limit)
+    except ContactError as exc:
+        if "no email column" not in str(exc):
+            raise
+        chosen = _email_column(upload)
+        auto = seg.preview_csv(upload, chosen, dayfirst=dayfirst, max_bytes=limit)
     st.caption("Where each column goes: edit “import as” to use another field, or clear it to skip the column.")
     left, right = st.columns([2, 3])
     wanted = pd.DataFrame([{"CSV column": c.header, "import as": c.field or ""} for c in auto.columns])
     edited = left.data_editor(wanted, key=f"mapping:{upload.file_id}", hide_index=True, width="stretch",
                               disabled=["CSV column"])
-    mapping = {row["CSV column"]: (str(row["import as"] or "").strip() or None)
-               for (_, row), old in zip(edited.iterrows(), wanted["import as"]) if row["import as"] != old}
+    mapping = chosen | {row["CSV column"]: (str(row["import as"] or "").strip() or None)
+                        for (_, row), old in zip(edited.iterrows(), wanted["import as"]) if row["import as"] != old}
     plan = seg.preview_csv(upload, mapping or None, dayfirst=dayfirst, max_bytes=limit)
     right.dataframe(pd.DataFrame([{"field": c.field or "(skipped)", "type": c.type or "", "new field": c.new,
                                    "note": c.note} for c in plan.columns]), hide_index=True, width="stretch")
@@ -61,8 +92,9 @@ with upload_tab:
     done = st.session_state.pop(REPORT, None)
     if done:
         show_report(*done)
+    # A new key after each import clears the chosen file, so one more click cannot import it twice.
     upload = st.file_uploader("CSV file (UTF-8, header row)", type=["csv"], max_upload_size=max_upload_mb(),
-                              key="csv_file")
+                              key=f"csv_file:{st.session_state.get(ROUND, 0)}")
     if upload is not None:
         dayfirst = DATES[st.radio("Dates such as 02-07-2020 are", list(DATES), horizontal=True, key="dayfirst")]
         limit = resources.max_upload_bytes()
@@ -70,6 +102,9 @@ with upload_tab:
             plan, mapping = column_plan(upload, dayfirst, limit)
         except ContactError as exc:  # not a CSV, not UTF-8, too big, a mapping that collides…
             st.error(f"{upload.name} cannot be imported: {exc}")
+            st.stop()
+        if not plan.row_count:
+            st.warning(f"{fmt.md(upload.name)} has a header but no rows: there is nothing to import.")
             st.stop()
         if plan.new_fields:
             st.info("New fields will be created: " + ", ".join(f"{k} ({v})" for k, v in plan.new_fields.items()))
@@ -84,4 +119,5 @@ with upload_tab:
             bar.progress(1.0, text="Done")
             suggestions.clear()  # new values should show up in `in` lists now, not in a minute
             st.session_state[REPORT] = (report, upload.name)
+            st.session_state[ROUND] = st.session_state.get(ROUND, 0) + 1
             st.rerun()  # the sidebar's total and the browse tab show the new contacts

@@ -182,7 +182,7 @@ def test_admin_sees_the_audit_page_with_the_log_newest_first(db):
 def test_admin_imports_a_csv_and_the_import_is_audited_in_the_app(db):
     at = signed_in("boss@team.example", page="app_pages/contacts.py")
     text = "Email,Name\nnew.one@example.com,New One\nnot-an-email,Bad\nnew.two@example.com,New Two\n"
-    at.file_uploader(key="csv_file").upload("people.csv", text.encode(), "text/csv").run()
+    at.file_uploader(key="csv_file:0").upload("people.csv", text.encode(), "text/csv").run()
     at.button(key="import_csv").click().run()
     assert not at.exception and not at.error
     entry = db.audit_log(1)[0]

@@ -162,8 +162,8 @@ def test_operator_menu_comes_from_the_registry_for_the_field_type(db):
     ("status", "in", "string_list", {"multiselect": 1}),
     ("mrr", "between", "number_pair", {"number_input": 2}),
     ("mrr", "equals", "number", {"number_input": 1}),
-    ("created_at", "on", "date", {"date_input": 1}),
-    ("created_at", "between", "when_pair", {"date_input": 2}),
+    ("created_at", "on", "date", {"text_input": 1}),
+    ("created_at", "between", "when_pair", {"text_input": 2}),
     ("created_at", "in_last_days", "days", {"number_input": 1}),
     ("company", "is_empty", "none", {}),
 ])
@@ -198,11 +198,11 @@ def test_a_rule_without_a_value_waits_and_is_not_applied(db):
 def test_invalid_value_shows_a_message_beside_the_rule_not_a_traceback(db):
     at = start()
     row = add_rule(at, "mrr", "between")
-    widget(at.number_input, f"{row}:v:number_pair:a").set_value(500).run()
-    widget(at.number_input, f"{row}:v:number_pair:b").set_value(100).run()
+    widget(at.number_input, f"{row}:v:mrr:number_pair:a").set_value(500).run()
+    widget(at.number_input, f"{row}:v:mrr:number_pair:b").set_value(100).run()
     assert not at.exception
-    assert len(at.error) == 1 and at.error[0].value.startswith("operator 'between' on number field 'mrr' needs A")
-    assert at.error[0].value.endswith("got [500, 100]")  # the core's message, without its "rule 1:" position
+    # in the app's words (the widgets' names), not the core's "needs A <= B, got [500, 100]"
+    assert [e.value for e in at.error] == ["*is between*: *from* must not be more than *to*."]
     assert count_shown(at) == 600  # the invalid rule is not applied
     at.button(key="save_segment").click().run()
     assert any("waiting for a value or have a problem" in e.value for e in at.error)
@@ -260,7 +260,7 @@ def test_main_journey_build_save_list_open_by_link_export(db):
     texts = [m.value for m in at.markdown]
     assert f"**#{segment_id} · Active paying**" in texts
     assert "status is 'active' and plan is one of 'pro', 'enterprise'" in [t.replace("\\", "") for t in texts]
-    assert f"{expected:,}" in [m.value for m in at.metric if m.label == "Contacts"]
+    assert any(c.value.startswith(f"{expected:,} contacts now") for c in at.caption)
 
     linked = start(segment=str(segment_id))
     no_errors(linked)
@@ -291,7 +291,7 @@ def test_open_shows_the_saved_version_even_while_it_is_being_edited(db):
     made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
     at = start(segment=str(made["id"]))
     row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
-    at.text_input(key=f"{row}:v:string").input("active").run()  # edited, not saved
+    at.text_input(key=f"{row}:v:status:string").input("active").run()  # edited, not saved
     assert count_shown(at) != made["contacts_count"]
     at.switch_page("app_pages/segments.py").run()
     at.button(key=f"open:{made['id']}").click().run()
@@ -307,7 +307,7 @@ def test_update_the_loaded_segment_records_the_signed_in_user(db):
     at.query_params["segment"] = str(made["id"])
     at.run()
     row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
-    at.text_input(key=f"{row}:v:string").input("active").run()
+    at.text_input(key=f"{row}:v:status:string").input("active").run()
     at.text_input(key=f"segment_name:{made['id']}").input("Now active").run()
     at.button(key="save_segment").click().run()
     no_errors(at)
@@ -466,14 +466,15 @@ def test_duplicate_rename_and_delete_a_segment(db):
     copies = db.list_segments()
     assert [s["name"] for s in copies] == ["Active", "Active (copy)"] and copies[1]["rules"] == made["rules"]
 
-    at.text_input(key=f"rename:{made['id']}").input("Active users").run()
+    at.text_input(key=f"rename:{made['id']}").input("Active users")  # a form: typed and submitted in one run
     at.button(key=f"rename_save:{made['id']}").click().run()
     assert db.get_segment(made["id"])["name"] == "Active users"
 
-    at.text_input(key=f"rename:{made['id']}").input("   ").run()
+    at.text_input(key=f"rename:{made['id']}").input("   ")
     at.button(key=f"rename_save:{made['id']}").click().run()
     assert any("name must not be empty" in e.value for e in at.error)
 
+    at.selectbox(key="segment_choice").set_value(copies[1]["id"]).run()
     at.button(key=f"delete:{copies[1]['id']}").click().run()
     no_errors(at)
     assert [s["id"] for s in db.list_segments()] == [made["id"]]
@@ -523,7 +524,7 @@ def test_csv_import_previews_then_reports_rejected_rows(db):
             "not-an-email,Bad,Row,3,2024-01-03\n"
             "=evil@example.com,Evil,Row,1,2024-01-04\n")
     at = start("app_pages/contacts.py")
-    at.file_uploader(key="csv_file").upload("people.csv", text.encode(), "text/csv").run()
+    at.file_uploader(key="csv_file:0").upload("people.csv", text.encode(), "text/csv").run()
     no_errors(at)
     assert any("score (number)" in i.value and "joined (datetime)" in i.value for i in at.info)
     mapping = next(d.value for d in at.dataframe if "import as" in d.value.columns)
@@ -540,6 +541,9 @@ def test_csv_import_previews_then_reports_rejected_rows(db):
     assert db.explain([], "new.one@example.com")["contact"]["score"] == 5
     assert db.total_contacts() == 602
     assert metric(at, "Contacts") == "602"  # the sidebar's total after the import's rerun
+    # item 12: the file and the import button are gone, so one more click cannot import it again
+    assert [u.key for u in at.file_uploader if u.key.startswith("csv_file")] == ["csv_file:1"]
+    assert not [b for b in at.button if b.key == "import_csv"]
     exported = csv_export(db, [{"field": "email", "operator": "starts_with", "value": "="}])().decode()
     assert "'=evil@example.com" in exported  # formula-guarded on the way out
 
@@ -551,7 +555,7 @@ def test_csv_import_previews_then_reports_rejected_rows(db):
 ])
 def test_a_file_that_is_not_a_usable_csv_gets_a_clear_message(db, name, content, message):
     at = start("app_pages/contacts.py")
-    at.file_uploader(key="csv_file").upload(name, content, "text/csv").run()
+    at.file_uploader(key="csv_file:0").upload(name, content, "text/csv").run()
     assert not at.exception
     assert any(message in e.value and name in e.value for e in at.error), [e.value for e in at.error]
 
@@ -560,7 +564,7 @@ def test_an_oversized_file_gets_a_clear_message(db, monkeypatch):
     monkeypatch.setattr("ui.resources.max_upload_bytes", lambda: 100)
     at = start("app_pages/contacts.py")
     text = "email,name\n" + "".join(f"person{i}@example.com,Person {i}\n" for i in range(20))
-    at.file_uploader(key="csv_file").upload("big.csv", text.encode(), "text/csv").run()
+    at.file_uploader(key="csv_file:0").upload("big.csv", text.encode(), "text/csv").run()
     assert not at.exception
     assert any("big.csv cannot be imported" in e.value and "the limit is" in e.value for e in at.error), \
         [e.value for e in at.error]
@@ -579,3 +583,183 @@ def test_segment_descriptions_are_shown_literally(db):
     shown = [m.value for m in at.markdown]
     assert "**#1 · \\*Bold\\* \\$x\\$**" in shown
     assert describe([{"field": "company", "operator": "contains", "value": "_Inc_"}]) in [s.replace("\\", "") for s in shown]
+
+
+# ---- round two (issue 14) ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("days", [0, -5, 40_000])
+def test_days_out_of_range_wait_with_the_reason_beside_the_rule(db, days):
+    """Item 5: the box had min/max, so the browser refused the number silently and the old count stayed."""
+    at = start()
+    row = add_rule(at, "created_at", "in_last_days")
+    box = widget(at.number_input, f"{row}:v:")
+    assert box.min is None and box.max is None  # the core checks the range, and says why
+    box.set_value(days).run()
+    assert not at.exception
+    assert metric(at, "Rules waiting") == "1"
+    assert count_shown(at) == 600
+    assert [e.value for e in at.error] == [
+        f"*is in the last (days)*: the number of days must be a whole number from 1 to 36,500 (not {days})."]
+
+
+@pytest.mark.parametrize("value, says", [("active ", "ends with a space"), (" active", "starts with a space"),
+                                         ("   ", "is only spaces")])
+def test_a_value_with_outer_spaces_is_kept_and_said_beside_the_rule(db, value, says):
+    """Item 9: SPEC keeps spaces, so "active " matches nothing; the rule says so instead of a silent 0."""
+    at = start()
+    row = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{row}:v:").input(value).run()
+    no_errors(at)
+    assert count_shown(at) == db.count([{"field": "status", "operator": "equals", "value": value}])
+    assert any(says in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_value_list_with_an_outer_space_is_said_too(db):
+    at = start()
+    row = add_rule(at, "status", "in")
+    widget(at.multiselect, f"{row}:v:").set_value(["active", "pending "]).run()
+    assert any("ends with a space" in c.value for c in at.caption)
+
+
+def test_changing_a_rows_field_starts_with_no_value(db):
+    """Item 10: created_at "in the last 7 days" → mrr became "mrr is 7" and applied at once."""
+    at = start()
+    row = add_rule(at, "created_at", "in_last_days")
+    widget(at.number_input, f"{row}:v:").set_value(7).run()
+    assert metric(at, "Rules waiting") == "0"
+    widget(at.selectbox, f"{row}:field").set_value("mrr").run()
+    no_errors(at)
+    assert widget(at.number_input, f"{row}:v:").value is None
+    assert metric(at, "Rules waiting") == "1" and count_shown(at) == 600
+    widget(at.selectbox, f"{row}:field").set_value("plan").run()
+    assert widget(at.text_input, f"{row}:v:").value == ""
+
+
+def _in_order(node, found: list) -> list:
+    """Every element under ``node`` in the order the page draws them, as (type, label or value)."""
+    found.append((getattr(node, "type", None), getattr(node, "label", None) or getattr(node, "value", None)))
+    for child in getattr(node, "children", {}).values():
+        _in_order(child, found)
+    return found
+
+
+def test_the_live_count_is_above_the_rules(db):
+    """Item 14: at 1280×720 the count scrolled out of sight below a long list of rules."""
+    at = start()
+    drawn = _in_order(at.main, [])
+    count_at = drawn.index(("metric", "Matching contacts"))
+    rules_at = next(i for i, (kind, text) in enumerate(drawn) if kind == "subheader" and text == "Rules")
+    assert count_at < rules_at
+
+
+def test_delete_confirmation_names_the_segment_and_renaming_to_a_taken_name_says_so(db):
+    """Item 11: names may repeat (SPEC), but the app says so; the delete question names what it deletes."""
+    rule = [{"field": "status", "operator": "equals", "value": "active"}]
+    first = db.create_segment("Active Inc customers", rule)
+    db.create_segment("Active Inc customers", rule)
+    other = db.create_segment("Other", rule)
+    at = start("app_pages/segments.py")
+    at.selectbox(key="segment_choice").set_value(first["id"]).run()
+    assert any(m.value == f"Delete “Active Inc customers” (#{first['id']})? This cannot be undone; contacts are not "
+               "affected." for m in at.markdown), [m.value for m in at.markdown]
+    at.selectbox(key="segment_choice").set_value(other["id"]).run()
+    at.text_input(key=f"rename:{other['id']}").input("Active Inc customers")
+    at.button(key=f"rename_save:{other['id']}").click().run()
+    no_errors(at)
+    assert any("2 other segments are named “Active Inc customers”" in s.value for s in at.success), at.success
+
+
+def test_saving_under_a_taken_name_says_how_many_others_have_it(db):
+    db.create_segment("Active", [{"field": "status", "operator": "equals", "value": "active"}])
+    at = start()
+    row = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{row}:v:").input("active").run()
+    at.text_input(key="segment_name:new").input("Active").run()
+    at.button(key="save_segment").click().run()
+    no_errors(at)
+    assert any("1 other segment is named “Active”" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_segments_page_is_one_searchable_sortable_table_with_200_segments(db):
+    """Item 18: 200 cards were unusable; one table, a search (accents and case ignored) and a sort."""
+    rule = [{"field": "status", "operator": "equals", "value": "active"}]
+    for i in range(200):
+        db.create_segment(f"Segment {i:03d}", rule)
+    db.create_segment("Clientes de José", [{"field": "plan", "operator": "equals", "value": "pro"}])
+    at = start("app_pages/segments.py")
+    no_errors(at)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 201
+    assert not [b for b in at.button if b.key and b.key.startswith("open:")][1:]  # one set of actions, not 201
+    at.text_input(key="segment_search").input("jose").run()
+    assert list(at.dataframe[0].value["name"]) == ["Clientes de José"]
+    at.text_input(key="segment_search").input("plan is").run()  # the rules in plain English are searched too
+    assert list(at.dataframe[0].value["name"]) == ["Clientes de José"]
+    at.text_input(key="segment_search").input("").run()
+    at.selectbox(key="segment_sort").set_value("Name (A–Z)").run()
+    assert list(at.dataframe[0].value["name"])[:2] == ["Clientes de José", "Segment 000"]
+    at.selectbox(key="segment_sort").set_value("Id (oldest first)").run()
+    assert list(at.dataframe[0].value["name"])[:2] == ["Segment 000", "Segment 001"]
+
+
+@pytest.mark.parametrize("header", ["Work Email", "Contact"])
+def test_a_file_without_an_email_column_asks_for_it_and_imports(db, header):
+    """Item 4: the import stopped at the API's "pass a mapping such as {...}" and no mapping table appeared."""
+    text = f"{header},Full Name\nwork.one@example.com,Work One\nwork.two@example.com,Work Two\n"
+    at = start("app_pages/contacts.py")
+    at.file_uploader(key="csv_file:0").upload("people.csv", text.encode(), "text/csv").run()
+    assert not at.error and not at.exception
+    assert any("no column named *email*" in w.value for w in at.warning)
+    assert not any("mapping such as" in w.value for w in at.warning)
+    box = next(s for s in at.selectbox if s.key.startswith("email_col:"))
+    if header == "Contact":  # nothing to guess from: the analyst chooses
+        assert box.value is None and not [b for b in at.button if b.key == "import_csv"]
+        box.set_value("Contact").run()
+    mapping = next(d.value for d in at.dataframe if "import as" in d.value.columns)
+    assert list(mapping["import as"])[0] == "email"
+    at.button(key="import_csv").click().run()
+    no_errors(at)
+    assert any("2 new, 0 updated" in s.value for s in at.success), [s.value for s in at.success]
+    assert db.explain([], "work.two@example.com")["contact"]["email"] == "work.two@example.com"
+
+
+def test_a_header_only_file_says_it_has_no_rows(db):
+    at = start("app_pages/contacts.py")
+    at.file_uploader(key="csv_file:0").upload("empty-rows.csv", b"email,name\n", "text/csv").run()
+    assert any("has a header but no rows" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "import_csv"]
+
+
+def test_the_address_keeps_unsaved_rules_so_reload_and_back_restore_them(db):
+    """Item 8: reloading, or going to Segments and back, lost the unsaved rules and the ?segment= in the address."""
+    made = db.create_segment("Pending", [{"field": "status", "operator": "equals", "value": "pending"}])
+    at = start(segment=str(made["id"]))
+    assert not any("edited — not saved" in c.value for c in at.caption)
+    row = [s.key.split(":")[0] for s in at.selectbox if s.key.endswith(":field")][0]
+    at.text_input(key=f"{row}:v:status:string").input("active").run()
+    no_errors(at)
+    edited = [{"field": "status", "operator": "equals", "value": "active"}]
+    assert at.query_params["segment"] == str(made["id"])
+    assert decode_rules(at.query_params["rules"]) == edited
+    assert any("edited — not saved" in c.value for c in at.caption)
+
+    reloaded = start(segment=str(made["id"]), rules=at.query_params["rules"])  # a reload: a new session
+    no_errors(reloaded)
+    assert count_shown(reloaded) == db.count(edited)
+    assert reloaded.button(key="save_segment").label == f"Update segment #{made['id']}"
+    assert any("edited — not saved" in c.value for c in reloaded.caption)
+
+    at.switch_page("app_pages/segments.py").run()
+    at.switch_page("app_pages/build.py").run()
+    assert count_shown(at) == db.count(edited)
+    at.button(key="save_segment").click().run()
+    no_errors(at)
+    assert db.get_segment(made["id"])["rules"] == edited
+    assert "rules" not in at.query_params and not any("edited — not saved" in c.value for c in at.caption)
+
+
+def test_a_new_segments_rules_are_in_the_address(db):
+    at = start()
+    row = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{row}:v:").input("active").run()
+    assert decode_rules(at.query_params["rules"]) == [{"field": "status", "operator": "equals", "value": "active"}]
+    assert "segment" not in at.query_params

@@ -205,3 +205,89 @@ def test_build_save_and_download_a_segment_in_chromium(app_server, page):
     expect(page.get_by_text(f"Editing saved segment #{segment_id}")).to_be_visible()
     _count_is(page, n_both)
     page.screenshot(path=str(ARTIFACTS / "browser-open-by-link.png"), full_page=True)
+
+
+# ---- round two (issue 14): what only a browser gets wrong ----------------------------------------------------------
+
+def _pick(page, selectbox_index: int, option: str) -> None:
+    """Choose ``option`` in the n-th selectbox of the page (row 1: field 0, operator 1; row 2: field 2, …)."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stSelectbox").nth(selectbox_index)
+    box.click()
+    box.get_by_role("combobox").fill(option)  # filters the list, so the option is in view however long it is
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(box.get_by_role("combobox")).to_have_value(option)
+    _idle(page)
+
+
+def _open_build(page, base: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(base)
+    expect(page.get_by_role("heading", name="Build a segment")).to_be_visible()
+    _count_is(page, 2_000)
+    page.get_by_role("button", name="Add rule", exact=True).click()
+    _idle(page)
+
+
+def test_is_one_of_enter_adds_exactly_the_typed_value(app_server, page):
+    """Item 1: typing `active` and pressing Enter took the first entry, "Select 2 matches", and added `inactive`
+    too: a wrong count with no warning."""
+    from playwright.sync_api import expect
+
+    base, url = app_server
+    with segmenter.connect(url) as seg:
+        want = seg.count([{"field": "status", "operator": "in", "value": ["active"]}])
+        both = seg.count([{"field": "status", "operator": "in", "value": ["active", "inactive"]}])
+    assert want != both
+    _open_build(page, base)
+    _pick(page, 1, "is one of")
+    box = page.get_by_test_id("stMultiSelect").first
+    box.locator("input").click()
+    box.locator("input").press_sequentially("active", delay=20)
+    expect(page.get_by_role("option").first).to_be_visible()
+    box.locator("input").press("Enter")
+    _idle(page)
+    page.keyboard.press("Escape")
+    _count_is(page, want)
+    expect(box).not_to_contain_text("inactive")
+
+
+def test_a_date_confirmed_with_enter_is_applied(app_server, page):
+    """Item 6: a typed date was not applied until focus left the box."""
+    base, url = app_server
+    rule = [{"field": "created_at", "operator": "before", "value": "2025-01-01"}]
+    with segmenter.connect(url) as seg:
+        want = seg.count(rule)
+    assert 0 < want < 2_000
+    _open_build(page, base)
+    _pick(page, 0, "created_at · datetime")
+    _pick(page, 1, "is before")
+    box = page.get_by_placeholder("YYYY-MM-DD").first
+    box.click()
+    box.press_sequentially("2025-01-01", delay=20)
+    box.press("Enter")
+    _count_is(page, want)  # focus is still in the box
+
+
+def test_rename_confirmed_with_enter_keeps_the_new_name(app_server, page):
+    """Item 7: Enter in the rename box threw the new name away with no message."""
+    from playwright.sync_api import expect
+
+    base, url = app_server
+    with segmenter.connect(url) as seg:
+        made = seg.create_segment("Rename me (browser)", [{"field": "status", "operator": "equals", "value": "x"}])
+    page.goto(f"{base}/segments")
+    expect(page.get_by_role("heading", name="Saved segments")).to_be_visible()
+    _idle(page)  # the newest segment is the one the page acts on first (sorted by last change)
+    expect(page.locator(".st-key-segment_choice").get_by_role("combobox")).to_have_value(
+        f"#{made['id']} · Rename me (browser)")
+    page.locator(f".st-key-segment_row_{made['id']}").get_by_role("button", name="Rename").click()
+    box = page.get_by_label("New name")
+    expect(box).to_be_visible()
+    box.fill("Renamed with Enter")
+    box.press("Enter")
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Renamed")
+    with segmenter.connect(url) as seg:
+        assert seg.get_segment(made["id"])["name"] == "Renamed with Enter"

@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 import json
 import re
+import unicodedata
 
 MAX_LINK_CHARS = 6_000  # browsers and proxies cut URLs somewhere past 8 KB; stay well under
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -29,6 +30,21 @@ def when(iso: str | None) -> str:
         return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return iso
+
+
+MAX_SHOWN = 60  # characters of a name, value or header quoted in a message; the rest is cut with …
+
+
+def cut(text: object, limit: int = MAX_SHOWN) -> str:
+    """Long names, headers and values quoted in a message are cut, so the message stays readable."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def fold(text: object) -> str:
+    """Text for searching: case and accents ignored (``José`` → ``jose``)."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def md(text: object) -> str:

@@ -17,6 +17,7 @@ from . import auth, state
 from . import format as fmt
 from .downloads import csv_export
 from .resources import current_user
+from .segment_list import same_name_note
 
 PAGE_SIZE = 25
 
@@ -32,9 +33,11 @@ def apply_link(seg: Segmenter) -> None:
     try:
         if segment_ref is not None:
             found = seg.get_segment(segment_ref)
-            opened = {"id": found["id"], "name": found["name"]}
+            opened = state.opened(found)
             try:
-                state.load(seg.validate(found["rules"]).canonical, opened)
+                # ?segment=ID&rules=… is the segment with unsaved edits (a reload, Back, or a shared link)
+                state.load(seg.validate(fmt.decode_rules(rules_ref) if rules_ref else found["rules"]).canonical,
+                           opened)
             except RuleError as exc:  # a field it names was removed: open it empty so corrected rules can be saved
                 state.load([], opened)
                 st.error(f"Segment #{found['id']}'s rules no longer fit the data: {fmt.md(exc)}. Paste corrected rules "
@@ -163,11 +166,12 @@ def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) ->
     except SegmenterError as exc:
         state.flash("error", f"Not saved: {exc}")
         return
-    st.session_state[state.LOADED] = {"id": saved["id"], "name": saved["name"]}
+    st.session_state[state.LOADED] = state.opened(saved)
     st.session_state[state.QUERY_APPLIED] = (str(saved["id"]), None)  # the new address must not reload the draft
     st.query_params.from_dict({"segment": str(saved["id"])})
+    note = same_name_note(seg.list_segments(), saved["name"], saved["id"])
     state.flash("success", f"Saved segment #{saved['id']} “{fmt.md(saved['name'])}” "
-                           f"({fmt.count(saved['contacts_count'])} contacts).")
+                           f"({fmt.count(saved['contacts_count'])} contacts)." + (f" {note}" if note else ""))
 
 
 def save(seg: Segmenter, rules: list, waiting: int) -> None:

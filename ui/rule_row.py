@@ -3,8 +3,8 @@ value widget chosen by the operator's value kind), groups of rows, and the check
 Rows stay plain data; what a rule means is the core's business (segmenter.rules / segmenter.operators)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
+import re
 from typing import Any, Literal
 
 import streamlit as st
@@ -16,10 +16,11 @@ from segmenter.rules import describe, validate_rules
 from segmenter.values import is_date_text
 
 from . import state
-from .format import md
+from .format import cut, md
 from .resources import segment_choices, segmenter_for, suggestions
 
 DEFAULT_FIELD = "status"
+DEFAULT_DAYS = 30
 
 
 # ---- editing the draft (widget callbacks) -----------------------------------------------------------------------
@@ -56,10 +57,6 @@ def _whole(v: float | int | None) -> float | int | None:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
-def _date(v: Any) -> dt.date | None:
-    return dt.date.fromisoformat(v.strip()) if isinstance(v, str) and is_date_text(v.strip()) else None
-
-
 def _is_datetime_text(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip()) and not is_date_text(v.strip())
 
@@ -69,13 +66,14 @@ def _pair(v: Any) -> list:
 
 
 def _when_input(label: str, v: Any, key: str) -> str | None:
-    """A date picker; a datetime value (pasted JSON or a link) keeps an ISO text box so no precision is lost."""
-    if _is_datetime_text(v):
-        text = st.text_input(label, v, key=key + ":text", label_visibility="collapsed",
-                             placeholder="2026-01-05T10:00:00Z")
-        return text or None
-    picked = st.date_input(label, _date(v), key=key + ":date", label_visibility="collapsed", format="YYYY-MM-DD")
-    return picked.isoformat() if picked else None
+    """A date (or datetime) typed as ISO text. A text box applies the value on Enter; Streamlit's date picker
+    applied a typed date only when focus left the widget, so Enter seemed to do nothing. The core checks the text
+    and says what is wrong beside the rule."""
+    placeholder = "2026-01-05T10:00:00Z" if _is_datetime_text(v) else "YYYY-MM-DD"
+    text = st.text_input(label, v if isinstance(v, str) else "", key=key + ":text", label_visibility="collapsed",
+                         placeholder=placeholder, help="A date as YYYY-MM-DD, or a date and time such as "
+                         "2026-01-05T10:00:00Z; press Enter to apply it.")
+    return text.strip() or None
 
 
 def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
@@ -94,8 +92,11 @@ def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
         else:
             current = [v] if isinstance(v, str) and v else []
         options = list(dict.fromkeys(current + suggestions(url, field)))
+        # select_all=False: with the bulk action on, Enter after typing `active` took "Select 2 matches" and added
+        # `inactive` too. Without it, the exact match is the first entry, so Enter adds exactly the typed value.
         chosen = st.multiselect("Values", options, default=current, key=key, accept_new_options=True,
-                                label_visibility=hidden, placeholder="pick or type values")
+                                select_all=False, filter_mode="fuzzy", label_visibility=hidden,
+                                placeholder="pick or type values")
         return chosen or None
     if kind == "segment_id":
         return _segment_picker(v, key, url)
@@ -104,8 +105,12 @@ def _value_widget(kind: str, v: Any, key: str, field: str, url: str) -> Any:
     if kind in ("number", "days"):
         n: float | int | None
         if kind == "days":
-            n = st.number_input("Value", value=int(_number(v) or 30), key=key, label_visibility=hidden,
-                                placeholder="days", min_value=1, max_value=MAX_DAYS, step=1)
+            # No min/max on the box: a browser refuses an out-of-range number silently (red box, old count). The
+            # core checks the range, so the rule waits with its reason beside it.
+            days = _number(v)
+            n = st.number_input("Value", value=int(days) if days is not None else DEFAULT_DAYS, key=key,
+                                label_visibility=hidden, placeholder="days", step=1,
+                                help=f"whole days, 1 to {MAX_DAYS:,}")
         else:
             n = st.number_input("Value", value=_number(v), key=key, label_visibility=hidden, placeholder="number")
         return _whole(n)
@@ -167,15 +172,48 @@ def field_of(catalogue: Catalogue, name: str) -> Field:
     return catalogue.get(name) or PSEUDO_FIELDS[name]
 
 
+_CORE_PREFIX = re.compile(r"^operator '[^']+' on \w+ field '[^']+' ")
+
+
+def _plain(problem: str, rule: dict) -> str:
+    """A core message about one rule, in the app's words: the operator's label, the widget's names (*from*,
+    *to*, days), and long values cut."""
+    op = OPERATORS.get(rule.get("operator") or "")
+    label = f"*{op.label}*" if op else "this rule"
+    value = rule.get("value")
+    if "A <= B" in problem:
+        return f"{label}: *from* must not be more than *to*."
+    if "whole number of days" in problem:
+        return f"{label}: the number of days must be a whole number from 1 to {MAX_DAYS:,} (not {cut(value)})."
+    if _CORE_PREFIX.match(problem):
+        return f"{label}: {cut(_CORE_PREFIX.sub('', problem), 200)}"
+    return cut(problem, 200)
+
+
 def _check(rule: dict, catalogue: Catalogue, url: str | None = None) -> str | None:
-    """The core's verdict on one rule, without its position (the message sits beside the rule)."""
+    """The core's verdict on one rule, without its position (the message sits beside the rule), in plain words."""
     try:
         if url is not None and '"segment"' in json.dumps(rule):  # refers to saved segments: resolve them
             segmenter_for(url).validate([rule])
         else:
             validate_rules([rule], catalogue)
     except RuleError as exc:
-        return "; ".join(p.removeprefix("rule 1: ") for p in exc.problems)
+        return "; ".join(_plain(p.removeprefix("rule 1: "), rule) for p in exc.problems)
+    return None
+
+
+def space_note(value: Any) -> str | None:
+    """Rules keep spaces exactly (SPEC), so `"active "` matches nothing that is `active`: say so beside the rule."""
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if not isinstance(v, str) or v == v.strip():
+            continue
+        shown = cut(repr(v))
+        if not v.strip():
+            return f"The value {shown} is only spaces; it matches only values that are exactly those spaces."
+        where = "starts and ends" if v[0].isspace() and v[-1].isspace() else (
+            "starts" if v[0].isspace() else "ends")
+        return f"The value {shown} {where} with a space; spaces count, so it matches only values that do too."
     return None
 
 
@@ -192,9 +230,10 @@ def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
                         label_visibility="collapsed", format_func=lambda o: OPERATORS[o].label)
     kind = OPERATORS[op].forms[ftype].value.key
     with c_value:
-        # Keyed by value kind, so a typed value survives a change of field; `in` lists also by field (suggestions).
-        value_key = f"{k}:v:{field}:{kind}" if kind == "string_list" else f"{k}:v:{kind}"
-        value = _value_widget(kind, row["value"], value_key, field, url)
+        # Keyed by field and value kind: a new field starts with no value (created_at "last 7 days" must not
+        # become "mrr is 7"), while a change of operator within a field keeps what was typed.
+        old = row["value"] if field == row["field"] else None
+        value = _value_widget(kind, old, f"{k}:v:{field}:{kind}", field, url)
     c_del.button("✕", key=f"{k}:del", on_click=remove, args=(k,), help="Remove this rule")
     row.update(field=field, operator=op, value=value)
     if kind != "none" and value is None:
@@ -204,6 +243,9 @@ def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
     if problem:
         st.error(problem, icon="⚠️")
         return None
+    note = space_note(value)
+    if note:
+        st.caption(f":material/space_bar: {md(note)}")
     return state.row_rule(row)
 
 

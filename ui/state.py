@@ -10,7 +10,7 @@ from typing import Any, Literal
 import streamlit as st
 
 DRAFT = "draft"              # list of draft items (the rules on the Build page)
-LOADED = "loaded_segment"    # {"id", "name"} of the saved segment open in Build, or None
+LOADED = "loaded_segment"    # {"id", "name", "rules"} of the saved segment open in Build (rules as saved), or None
 QUERY_APPLIED = "query_applied"  # the ?segment= / ?rules= pair already applied, so edits are not overwritten
 NEXT_KEY = "next_key"        # counter for widget keys of new rows
 FLASH = "flash"              # a one-shot message shown after a rerun (e.g. "Saved")
@@ -75,3 +75,30 @@ def show_flash() -> None:
     message = st.session_state.pop(FLASH, None)
     if message:
         getattr(st, message[0])(message[1])
+
+
+def opened(segment: dict) -> dict:
+    """What LOADED keeps of a saved segment: enough to name it and to tell whether the screen differs from it."""
+    return {"id": segment["id"], "name": segment["name"], "rules": segment.get("rules")}
+
+
+def is_edited(rules: list, waiting: int) -> bool:
+    """Whether the rules on screen differ from the opened segment as saved (rows waiting for a value count)."""
+    loaded = st.session_state[LOADED]
+    return bool(loaded) and (waiting > 0 or rules != loaded.get("rules"))
+
+
+def sync_address(rules: list, encoded: str | None) -> None:
+    """Keep what is on screen in the address: ``?segment=ID`` for the opened segment, plus ``&rules=…`` once the
+    rules differ from it (or for a new segment), so a reload or Back restores them. ``encoded`` is the rules'
+    link form, or None when they are too long for a link."""
+    loaded = st.session_state[LOADED]
+    params: dict[str, str] = {}
+    if loaded:
+        params["segment"] = str(loaded["id"])
+    if rules and encoded and (not loaded or rules != loaded.get("rules")):
+        params["rules"] = encoded
+    # Marked as applied first, so this run's own address change does not reload the draft on the next run.
+    st.session_state[QUERY_APPLIED] = (params.get("segment"), params.get("rules"))
+    if {k: st.query_params.get(k) for k in ("segment", "rules") if st.query_params.get(k)} != params:
+        st.query_params.from_dict(params)

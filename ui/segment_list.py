@@ -1,0 +1,143 @@
+"""The Segments page's list: one searchable, sortable table (usable with hundreds of segments, unlike a card per
+segment) and the actions on the segment chosen from it — open, duplicate, rename, delete."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from segmenter import Segmenter, SegmenterError
+from segmenter.rules import MAX_NAME, describe
+
+from . import auth, compare, state
+from . import format as fmt
+from .resources import current_user
+
+COPY = " (copy)"  # appended to a duplicated segment's name, which is cut to fit MAX_NAME
+
+SORTS: dict[str, tuple[Callable[[dict], object], bool]] = {
+    "Last changed (newest first)": (lambda s: (s["updated_at"] or "", s["id"]), True),
+    "Name (A–Z)": (lambda s: (fmt.fold(s["name"]), s["id"]), False),
+    "Contacts (most first)": (lambda s: (s["contacts_count"] if s["contacts_count"] is not None else -1, -s["id"]),
+                              True),
+    "Id (oldest first)": (lambda s: s["id"], False),
+}
+
+
+def same_name_note(segments: list[dict], name: str, own_id: int | None) -> str | None:
+    """Names may repeat (SPEC), but a teammate picking from a list should be told: "2 other segments are named …"."""
+    others = [s for s in segments if s["name"] == name and s["id"] != own_id]
+    if not others:
+        return None
+    ids = ", ".join(f"#{s['id']}" for s in others[:5]) + ("…" if len(others) > 5 else "")
+    what = "other segment is" if len(others) == 1 else "other segments are"
+    return f"{len(others)} {what} named “{fmt.md(fmt.cut(name))}” ({ids})."
+
+
+def _duplicate(seg: Segmenter, segment: dict) -> None:
+    name = segment["name"][:MAX_NAME - len(COPY)] + COPY
+    try:
+        copy = seg.create_segment(name, segment["rules"], user=current_user())
+        state.flash("success", f"Duplicated as #{copy['id']} “{fmt.md(copy['name'])}”.")
+    except SegmenterError as exc:
+        state.flash("error", f"Not duplicated: {exc}")
+
+
+def _rename(seg: Segmenter, segment: dict) -> None:
+    segment_id = segment["id"]
+    try:
+        renamed = seg.update_segment(segment_id, name=st.session_state[f"rename:{segment_id}"], user=current_user())
+    except SegmenterError as exc:
+        state.flash("error", f"Not renamed: {exc}")
+        return
+    if (st.session_state[state.LOADED] or {}).get("id") == segment_id:
+        st.session_state[state.LOADED] = {**st.session_state[state.LOADED], "name": renamed["name"]}
+    note = same_name_note(seg.list_segments(), renamed["name"], segment_id)
+    state.flash("success", f"Renamed #{segment_id} to “{fmt.md(renamed['name'])}”." + (f" {note}" if note else ""))
+
+
+def _delete(seg: Segmenter, segment: dict) -> None:
+    try:
+        seg.delete_segment(segment["id"])
+    except SegmenterError as exc:
+        state.flash("error", f"Not deleted: {exc}")
+        return
+    if (st.session_state[state.LOADED] or {}).get("id") == segment["id"]:
+        st.session_state[state.LOADED] = None  # Build keeps the rules, as a new unsaved segment
+    state.flash("success", f"Deleted #{segment['id']} “{fmt.md(segment['name'])}”.")
+
+
+def _matches(segment: dict, text: str) -> bool:
+    """Search by id, name or the rules in plain English; case and accents do not matter."""
+    wanted = fmt.fold(text.strip())
+    return (not wanted or wanted.lstrip("#") == str(segment["id"]) or wanted in fmt.fold(segment["name"])
+            or wanted in fmt.fold(describe(segment["rules"])))
+
+
+def table(segments: list[dict]) -> list[dict]:
+    """Search box, sort menu and the table; returns the segments shown, in the order shown."""
+    search, sort = st.columns([3, 2])
+    text = search.text_input("Search segments", key="segment_search", placeholder="name, rule or #id")
+    order = sort.selectbox("Sort by", list(SORTS), key="segment_sort")
+    key, descending = SORTS[order]
+    shown = sorted((s for s in segments if _matches(s, text)), key=key, reverse=descending)  # type: ignore[arg-type]
+    st.caption(f"{len(shown):,} of {len(segments):,} segments" + (f", sorted by {order.lower()}" if shown else ""))
+    if shown:
+        frame = pd.DataFrame([{"id": s["id"], "name": s["name"], "rules": describe(s["rules"]),
+                               "contacts": s["contacts_count"], "last changed": fmt.when(s["updated_at"]),
+                               "by": s["updated_by"] or ""} for s in shown])
+        # Every segment the search leaves is in the table, so a header click sorts the whole list: it may stay on.
+        st.dataframe(frame, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(shown)),
+                     key="segments_table", column_config={
+                         "id": st.column_config.NumberColumn("#", width="small", format="%d"),
+                         "name": st.column_config.TextColumn("Name", width="medium"),
+                         "rules": st.column_config.TextColumn("Rules", width="large"),
+                         "contacts": st.column_config.NumberColumn("Contacts now", format="localized"),
+                     })
+    return shown
+
+
+def actions(seg: Segmenter, s: dict, me: auth.Identity, users: list[int], names: dict[int, str]) -> None:
+    """What can be done with one segment, in a box keyed by its id; what ``me`` may not do is shown disabled with
+    the reason. ``users``/``names``: the segments whose rules refer to this one (§9)."""
+    with st.container(border=True, key=f"segment_row_{s['id']}"):
+        st.markdown(f"**#{s['id']} · {fmt.md(s['name'])}**")
+        st.markdown(fmt.md(describe(s["rules"])))
+        by = f" by {fmt.md(s['updated_by'])}" if s["updated_by"] else ""
+        st.caption(f"{fmt.count(s['contacts_count'])} contacts now · last changed {fmt.when(s['updated_at'])}{by} "
+                   f"· created {fmt.when(s['created_at'])}")
+        compare.used_by(users, names)
+        compare.history_chart(seg, s["id"])
+        if s["contacts_count"] is None:
+            why = f" ({fmt.md(s['error'])})" if s.get("error") else ""
+            st.warning(f"It cannot be evaluated: its rules name a field that no longer exists{why}; open it in Build "
+                       "to paste corrected rules.")
+        open_, copy, rename, delete = st.columns(4)
+        if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
+            st.session_state[state.QUERY_APPLIED] = None  # open the saved version even if this one is being edited
+            st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})
+        if not auth.can(me, auth.EDITOR):  # shown, but disabled with the reason
+            reason = auth.why_not(me, auth.EDITOR, "changing segments")
+            for column, label in ((copy, "Duplicate"), (rename, "Rename"), (delete, "Delete")):
+                column.button(label, key=f"{label.lower()}:{s['id']}", width="stretch", disabled=True, help=reason)
+            return
+        copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(seg, s), width="stretch")
+        with rename.popover("Rename", width="stretch"):
+            # A form: Enter in the box submits it, so the typed name is saved rather than dropped.
+            with st.form(f"rename_form:{s['id']}", border=False):
+                st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=MAX_NAME)
+                st.form_submit_button("Save name", key=f"rename_save:{s['id']}", on_click=_rename, args=(seg, s))
+        with delete.popover("Delete", width="stretch"):
+            st.write(f"Delete “{fmt.md(s['name'])}” (#{s['id']})? This cannot be undone; contacts are not affected.")
+            st.button("Yes, delete it", key=f"delete:{s['id']}", type="primary", on_click=_delete, args=(seg, s))
+
+
+def choose(shown: list[dict]) -> dict | None:
+    """The segment to act on: picked by name or id from the ones the search left (type to narrow it)."""
+    if not shown:
+        return None
+    by_id = {s["id"]: s for s in shown}
+    picked = st.selectbox("Segment", list(by_id), key="segment_choice",
+                          format_func=lambda i: f"#{i} · {fmt.cut(by_id[i]['name'])}")
+    return by_id.get(picked) if picked is not None else None
