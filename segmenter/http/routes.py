@@ -152,13 +152,13 @@ def split(seg: SegmenterDep, body: SplitIn) -> Any:
 
 
 @router.get("/api/segments/{segment_id}/history", response_model=list[HistoryOut],
-            responses=error_responses(404, 422), tags=["segments"],
+            responses=error_responses(400, 404, 422), tags=["segments"],
             summary="A segment's membership records, oldest first")
 def segment_history(seg: SegmenterDep, segment_id: int) -> Any:
     return seg.history(segment_id)
 
 
-@router.get("/api/segments/{segment_id}/changes", response_model=ChangesOut, responses=error_responses(404, 422),
+@router.get("/api/segments/{segment_id}/changes", response_model=ChangesOut, responses=error_responses(400, 404, 422),
             tags=["segments"], summary="Who entered and left since the latest record at or before `since`")
 def segment_changes(seg: SegmenterDep, segment_id: int, since: str | None = Query(
         None, description="ISO 8601 (YYYY-MM-DD, or a datetime with or without offset; naive is UTC)")) -> Any:
