@@ -166,8 +166,12 @@ def test_build_save_and_download_a_segment_in_chromium(app_server, page):
     field.click()
     page.get_by_role("option", name="plan · text · custom").click()
     expect(field.get_by_role("combobox")).to_have_value("plan · text · custom")
+    # a new field gets a new value box (it starts empty): type into that one, not the one it replaces
+    # the box keyed r<n>:v:plan:string (Streamlit writes a widget's key into a class, ':' as '-')
+    plan_box = page.locator("[class*='-v-plan-string']").get_by_placeholder("value", exact=True)
+    expect(plan_box).to_be_visible()
     _idle(page)
-    _set_text(page.get_by_placeholder("value", exact=True).nth(1), "pro")
+    _set_text(plan_box, "pro")
     _count_is(page, n_both)
     page.screenshot(path=str(ARTIFACTS / "browser-build.png"), full_page=True)
 
