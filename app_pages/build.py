@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from segmenter import RuleError
-from ui import compare, panels, state
+from ui import compare, insight, panels, state
 from ui import format as fmt
 from ui.resources import get_segmenter
 from ui.rule_row import add_group, add_rule, edit_rules
@@ -62,9 +62,9 @@ def builder() -> None:
     with funnel:
         panels.funnel(seg, rules, total)
     with chart:
-        panels.breakdown(seg, rules, catalogue)
+        insight.breakdown(seg, rules, catalogue)
     with why:
-        panels.explain(seg, rules)
+        insight.explain(seg, rules)
     with split:
         compare.split_panel(seg, rules)
 
