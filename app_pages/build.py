@@ -58,7 +58,7 @@ def builder() -> None:
     compare.changes_panel(seg)
     preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])
     with preview:
-        panels.preview(seg, rules, n)
+        listing = panels.preview(seg, rules, n, catalogue=catalogue)
     with funnel:
         panels.funnel(seg, rules, total)
     with chart:
@@ -75,7 +75,7 @@ def builder() -> None:
         panels.save(seg, rules, waiting)
     with out:
         st.subheader("Export and share")
-        panels.export(seg, rules, n)
+        panels.export(seg, rules, n, listing)
         panels.share(rules)
     with st.expander("Rules as JSON (view, copy, paste)"):
         panels.rules_json(seg, rules)

@@ -11,15 +11,17 @@ from segmenter import Segmenter
 from segmenter.csv_export import format_cell
 
 
-def csv_export(seg: Segmenter, rules: list, file_name: str | None = None) -> Callable[[], bytes]:
+def csv_export(seg: Segmenter, rules: list, file_name: str | None = None, *, order_by: str | None = None,
+               descending: bool = False) -> Callable[[], bytes]:
     """A callable for st.download_button(data=...): the CSV is written when the user clicks, not on every rerun.
     The core writes it in batches straight into one buffer, so the result is never held twice as frames, and
-    records the export in the audit trail under ``file_name`` (the name the browser saves)."""
+    records the export in the audit trail under ``file_name`` (the name the browser saves). ``order_by`` and
+    ``descending``: the order of the rows (SPEC §3 *Order*), the one the preview shows."""
     frozen = json.loads(json.dumps(rules))  # the rules as they are now, not as later edits leave them
 
     def build() -> bytes:
         buffer = io.BytesIO()
-        seg.export_csv(frozen, buffer, file_name=file_name)
+        seg.export_csv(frozen, buffer, file_name=file_name, order_by=order_by, descending=descending)
         return buffer.getvalue()
 
     return build

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -76,16 +77,67 @@ def headline(n: int, total: int, waiting: int) -> None:
     c.metric("Rules waiting", waiting, help="Rules without a value yet, or with a problem: not applied")
 
 
-def preview(seg: Segmenter, rules: list, n: int, key: str = "preview") -> None:
-    """One page of the matching contacts (never the whole result) and where it sits in the total."""
+# How each type reads in either direction (SPEC §3 *Order*: text by lower case, false before true, empty last).
+DIRECTIONS = {"text": ("A→Z", "Z→A"), "number": ("smallest first", "largest first"),
+              "datetime": ("oldest first", "newest first"), "boolean": ("false first", "true first")}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How the preview lists the matching contacts, and the export writes them: the core's order (SPEC §3)."""
+    order_by: str = "id"
+    field_type: str = "number"
+    descending: bool = False
+
+    def words(self) -> str:
+        """``ordered by company, A→Z, empty last`` (ids are never empty, emails are required)."""
+        if self.order_by == "id":
+            return "ordered by id, highest first" if self.descending else "ordered by id"
+        direction = directions(self.order_by, self.field_type)[self.descending]
+        return f"ordered by {self.order_by}, {direction}" + ("" if self.order_by == "email" else ", empty last")
+
+
+def directions(field: str, field_type: str) -> tuple[str, str]:
+    """The two directions of a field in words: ascending, descending."""
+    return ("lowest first", "highest first") if field == "id" else DIRECTIONS.get(field_type,
+                                                                                   ("ascending", "descending"))
+
+
+def order_controls(catalogue: Catalogue) -> Listing:
+    """"Sort by" and the direction: the whole segment is sorted by the core, never just the rows on screen."""
+    names = catalogue.names
+    left, right = st.columns([1, 1])
+    if st.session_state.get("preview_order_by") not in names:
+        st.session_state["preview_order_by"] = "id"  # a field removed meanwhile: back to the default order
+    order_by = left.selectbox("Sort by", names, key="preview_order_by",
+                              help="Sorts every matching contact (not only this page); the export uses it too.")
+    kind = catalogue[order_by].type
+    words = directions(order_by, kind)
+    descending = right.radio("Direction", [False, True], key="preview_descending", horizontal=True,
+                             format_func=lambda d: words[d])
+    return Listing(order_by, kind, bool(descending))
+
+
+def preview(seg: Segmenter, rules: list, n: int, key: str = "preview", catalogue: Catalogue | None = None) -> Listing:
+    """One page of the matching contacts (never the whole result) in the order chosen, and where it sits in the
+    total. With ``catalogue`` (Build) the order can be chosen and the page is a static table: a grid's header
+    click would sort only the rows on screen, which misleads. Without it (Contacts) the page is ordered by id."""
+    listing = order_controls(catalogue) if catalogue is not None else Listing()
     pages = max(1, math.ceil(n / PAGE_SIZE))
-    page = st.columns([1, 3])[0].number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"{key}_page:{pages}")
-    rows = seg.contacts(rules, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    ordered = "" if listing == Listing() else f":{listing.order_by}:{listing.descending}"
+    page = st.columns([1, 3])[0].number_input(f"Page (of {pages:,})", 1, pages, 1,
+                                              key=f"{key}_page:{pages}{ordered}")  # a new order starts at page 1
+    rows = seg.contacts(rules, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order_by=listing.order_by,
+                        descending=listing.descending)
     first = (page - 1) * PAGE_SIZE + 1
-    st.caption(f"Contacts {first:,}–{first + len(rows) - 1:,} of {n:,}, ordered by id" if rows
+    st.caption(f"Contacts {first:,}–{first + len(rows) - 1:,} of {n:,}, {listing.words()}" if rows
                else "No contacts match.")
-    if rows:
+    if rows and catalogue is None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    elif rows:
+        frame = pd.DataFrame(rows).astype(object)
+        st.table(frame.where(frame.notna(), ""), hide_index=True)
+    return listing
 
 
 def funnel(seg: Segmenter, rules: list, total: int) -> None:
@@ -152,7 +204,7 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
     state.show_flash()
 
 
-def export(seg: Segmenter, rules: list, n: int) -> None:
+def export(seg: Segmenter, rules: list, n: int, listing: Listing) -> None:
     loaded = st.session_state[state.LOADED]
     stem = f"segment-{loaded['id']}" if loaded else "segment"
     me = auth.identity()
@@ -161,12 +213,12 @@ def export(seg: Segmenter, rules: list, n: int) -> None:
                   width="stretch", disabled=True, help=auth.why_not(me, auth.EDITOR, "exporting contacts"))
         st.caption(auth.why_not(me, auth.EDITOR, "exporting contacts"))
         return
-    st.download_button(f"Export CSV ({fmt.count(n)} contacts)", data=csv_export(seg, rules, f"{stem}.csv"),
-                       file_name=f"{stem}.csv",
+    data = csv_export(seg, rules, f"{stem}.csv", order_by=listing.order_by, descending=listing.descending)
+    st.download_button(f"Export CSV ({fmt.count(n)} contacts)", data=data, file_name=f"{stem}.csv",
                        mime="text/csv", on_click="ignore", key="export_csv", icon=":material/download:",
                        width="stretch")
-    st.caption("All matching contacts, streamed from the database as it is now. Cells that could run as "
-               "spreadsheet formulas are prefixed with '.")
+    st.caption(f"All matching contacts, {listing.words()} (as in the preview), streamed from the database as it is "
+               "now. Cells that could run as spreadsheet formulas are prefixed with '.")
 
 
 def share(rules: list) -> None:
