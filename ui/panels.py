@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from segmenter import RuleError, Segmenter, SegmenterError, SegmentNotFound
+from segmenter.fields import Catalogue
 from segmenter.rules import MAX_NAME
 
 from . import auth, state
