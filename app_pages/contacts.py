@@ -31,15 +31,37 @@ with browse:
 
 
 def show_report(report, name: str) -> None:
-    st.success(f"Imported {name}: {report.inserted:,} new, {report.updated:,} updated, "
-               f"{len(report.rejected):,} rejected.")
+    # Counted by contact: rows that repeat an email of an earlier row (dup@x.com, DUP@x.com) are said apart, never
+    # as "updated" contacts that did not exist before the import.
+    repeated = report.repeated
+    again = (f" {repeated:,} {'row' if repeated == 1 else 'rows'} repeated an email of an earlier row: applied to the "
+             "same contact, the later row wins.") if repeated else ""
+    st.success(f"Imported {fmt.md(name)}: {report.inserted:,} new, {report.updated:,} updated, "
+               f"{len(report.rejected):,} rejected.{again}")
     if report.new_fields:
         st.caption("New fields: " + ", ".join(f"{k} ({v})" for k, v in report.new_fields.items()))
     if report.rejected:
         st.dataframe(pd.DataFrame([{"line": r.line, "reason": r.reason} for r in report.rejected[:500]]),
                      hide_index=True, width="stretch")
-        st.download_button("Download rejected rows (CSV)", rejected_csv(report.rejected), file_name="rejected-rows.csv",
-                           mime="text/csv", on_click="ignore", key="rejected_csv")
+        st.download_button("Download rejected rows (CSV)", rejected_csv(report.rejected, report.headers),
+                           file_name="rejected-rows.csv", mime="text/csv", on_click="ignore", key="rejected_csv",
+                           help="Each rejected row as it is in the file, then its line number and the reason. Fix the "
+                                "rows, delete the line and reason columns, and import the file again.")
+
+
+def text_because(plan) -> None:
+    """A new column guessed as text although most of its cells are numbers (dates, booleans): name the cells that
+    did it, with their lines, so the analyst can fix the file before importing."""
+    for c in plan.columns:
+        if not c.text_cells:
+            continue
+        n = c.text_cell_count
+        cells = "cell is" if n == 1 else "cells are"
+        st.warning(f"**{fmt.md(fmt.cut(c.field))}** will be a *text* field because {n:,} {cells} not "
+                   f"{c.would_be}s{'' if n <= len(c.text_cells) else f' (the first {len(c.text_cells)} below)'}. "
+                   f"Fix them in the file and choose it again to import it as {c.would_be}s, or import it as text.")
+        st.dataframe(pd.DataFrame([{"line": line, "value": fmt.cut(v)} for line, v in c.text_cells]),
+                     hide_index=True, key=f"text_cells:{c.header}")
 
 
 def _headers(upload) -> list[str]:
@@ -106,6 +128,7 @@ with upload_tab:
         if not plan.row_count:
             st.warning(f"{fmt.md(upload.name)} has a header but no rows: there is nothing to import.")
             st.stop()
+        text_because(plan)
         if plan.new_fields:
             st.info("New fields will be created: " + ", ".join(f"{k} ({v})" for k, v in plan.new_fields.items()))
         if st.button(f"Import {plan.row_count:,} rows", type="primary", key="import_csv"):

@@ -96,7 +96,8 @@ def cmd_demo(args) -> int:
 def cmd_import(args) -> int:
     with _connect(args) as seg:
         report = seg.import_csv(args.file, dayfirst=True if args.dayfirst else None)
-    print(f"inserted: {report.inserted:,}  updated: {report.updated:,}  rejected: {len(report.rejected):,}")
+    repeated = f"  repeated emails: {report.repeated:,} rows" if report.repeated else ""
+    print(f"inserted: {report.inserted:,}  updated: {report.updated:,}  rejected: {len(report.rejected):,}{repeated}")
     for name, ftype in report.new_fields.items():
         print(f"new field: {name} ({ftype})")
     for row in report.rejected:

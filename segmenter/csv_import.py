@@ -9,8 +9,10 @@ import datetime as dt
 import gc
 import io
 import itertools
+import math
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -42,19 +44,27 @@ _DMY_RE = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2
 _YMD_RE = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$")
 _ORDER_WORD = {"dayfirst": "day-first", "monthfirst": "month-first"}
 _ORDER_TEXT = {"dayfirst": "day-first (DD-MM-YYYY)", "monthfirst": "month-first (MM-DD-YYYY)"}
+_BOOL_WORDS = ("true", "false", "yes", "no")
+MAX_TEXT_CELLS = 20  # cells listed as the reason a new column is text
+MOSTLY = 0.8  # a text column is "numbers except a few cells" when at least this share of its cells are numbers
 
 Source = str | os.PathLike | bytes | bytearray | IO[bytes] | IO[str]
 
 
 @dataclass
 class ColumnPlan:
-    """Where one CSV column goes: ``field`` None means the column is skipped."""
+    """Where one CSV column goes: ``field`` None means the column is skipped. For a new field guessed as text whose
+    cells are mostly of one other type (numbers except a few cells), ``would_be`` is that type and ``text_cells``
+    the (line, cell) pairs that made it text, the first ``MAX_TEXT_CELLS``; ``text_cell_count`` counts them all."""
 
     header: str
     field: str | None
     type: str | None
     new: bool
     note: str
+    would_be: str | None = None
+    text_cells: list[tuple[int, str]] = dc_field(default_factory=list)
+    text_cell_count: int = 0
 
 
 @dataclass
@@ -69,11 +79,14 @@ class CsvPlan:
 
 @dataclass
 class ParsedCSV:
-    """Typed records with the physical line they start on, and the rows rejected with a reason."""
+    """Typed records with the physical line they start on, and the rows rejected with a reason and their original
+    cells (as read, untrimmed), so a rejected row can be handed back whole to be fixed."""
 
     plan: CsvPlan
     rows: list[tuple[int, dict]] = dc_field(default_factory=list)
     rejected: list[tuple[int, str]] = dc_field(default_factory=list)
+    headers: list[str] = dc_field(default_factory=list)
+    rejected_cells: list[list[str]] = dc_field(default_factory=list)
 
 
 # ---------------------------------------------------------------- reading the file
@@ -398,9 +411,34 @@ def _infer_type(values: list[str]) -> str:
         return "number"
     if all(_is_date_text(v) for v in values):
         return "datetime"
-    if all(v.lower() in ("true", "false", "yes", "no") for v in values):
+    if all(v.lower() in _BOOL_WORDS for v in values):
         return "boolean"
     return "text"
+
+
+_FITS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("number", _is_number_text), ("datetime", _is_date_text), ("boolean", lambda v: v.lower() in _BOOL_WORDS))
+
+
+def _text_because(texts: list[str], lines: list[int]) -> tuple[str | None, list[tuple[int, str]], int]:
+    """For a column guessed as text: the type most of its cells have (at least ``MOSTLY`` of the non-empty ones),
+    the first ``MAX_TEXT_CELLS`` (line, cell) pairs that are not of that type, and how many such cells there are.
+    (None, [], 0) when no type comes close: the column is text by nature, not because of a few cells."""
+    counts = Counter(v for v in texts if v)
+    filled = sum(counts.values())
+    allowed = filled - math.ceil(MOSTLY * filled)  # at most this many cells may be the odd ones out
+    for ftype, fits in _FITS:
+        odd, bad = 0, set()
+        for v, n in counts.items():
+            if not fits(v):
+                odd += n
+                bad.add(v)
+                if odd > allowed:
+                    break
+        if 0 < odd <= allowed:
+            cells = list(itertools.islice(((line, v) for line, v in zip(lines, texts) if v in bad), MAX_TEXT_CELLS))
+            return ftype, cells, odd
+    return None, [], 0
 
 
 class _Bad(str):
@@ -489,6 +527,8 @@ class _Prepared:
     width: int
     shapes: list[tuple[int, int]]  # per record: physical line, number of cells when too many (else 0)
     outputs: list[tuple[str, list[str], Callable[[str], Any] | None]]  # field, cell texts, converter
+    headers: list[str] = dc_field(default_factory=list)
+    records: list[tuple[int, list[str]]] = dc_field(default_factory=list)  # the rows as read (rejected ones go back)
 
 
 def _note(t: _Target, ftype: str, order: str | None, values: list[str]) -> str:
@@ -512,6 +552,7 @@ def _prepare(source, known_fields, mapping, dayfirst, max_bytes) -> _Prepared:
     headers, records = _read_table(source, max_bytes)
     known = _known_types(known_fields)
     columns = _columns(records, len(headers))
+    lines = [line for line, _ in records]
     targets = _targets(headers, known, mapping, lambda j: any(columns[j]))
     plans, new_fields, orders, outputs = [], {}, {}, []
     for j, h in enumerate(headers):
@@ -527,7 +568,10 @@ def _prepare(source, known_fields, mapping, dayfirst, max_bytes) -> _Prepared:
             orders[t.field] = order
         if t.new:
             new_fields[t.field] = ftype
-        plans.append(ColumnPlan(h, t.field, ftype, t.new, _note(t, ftype, order, distinct)))
+        column = ColumnPlan(h, t.field, ftype, t.new, _note(t, ftype, order, distinct))
+        if t.new and ftype == "text" and t.note != _FIRST_LAST:
+            column.would_be, column.text_cells, column.text_cell_count = _text_because(columns[j], lines)
+        plans.append(column)
         if t.note != _FIRST_LAST:
             outputs.append((t.field, columns[j], _converter(t.field, ftype, order, example)))
     name_cols = [j for j in sorted(targets) if targets[j].note == _FIRST_LAST]
@@ -535,7 +579,7 @@ def _prepare(source, known_fields, mapping, dayfirst, max_bytes) -> _Prepared:
         joined = [" ".join(p for p in pair if p) for pair in zip(*(columns[j] for j in name_cols))]
         outputs.append(("name", joined, None))
     plan = CsvPlan(plans, new_fields, len(records), orders)
-    return _Prepared(plan, len(headers), _shapes(records, len(headers)), outputs)
+    return _Prepared(plan, len(headers), _shapes(records, len(headers)), outputs, headers, records)
 
 
 def _shapes(records: list[tuple[int, list[str]]], width: int) -> list[tuple[int, int]]:
@@ -562,13 +606,15 @@ def parse_csv(source: Source, known_fields: dict[str, str] | None = None,
 
 def _parse(prep: _Prepared) -> ParsedCSV:
     names, outputs, bad = _convert_columns(prep.outputs)
-    result = ParsedCSV(prep.plan)
+    result = ParsedCSV(prep.plan, headers=prep.headers)
     width = prep.width
     for i, ((line, too_many), values) in enumerate(zip(prep.shapes, zip(*outputs))):
         if too_many:
             result.rejected.append((line, f"line {line}: {too_many} cells but the header has {width} columns"))
+            result.rejected_cells.append(prep.records[i][1])
         elif i in bad:
             result.rejected.append((line, f"line {line}: " + "; ".join(v for v in values if type(v) is _Bad)))
+            result.rejected_cells.append(prep.records[i][1])
         else:
             result.rows.append((line, {n: v for n, v in zip(names, values) if v is not None}))
     return result

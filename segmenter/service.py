@@ -31,18 +31,25 @@ MAX_SEGMENT_ID = 2**31 - 1  # segments.id is a 32-bit INTEGER on PostgreSQL
 class RejectedRow(NamedTuple):
     line: int
     reason: str
+    cells: tuple[str, ...] = ()  # the row as it is in the file (untrimmed), in the order of ImportReport.headers
 
 
 @dataclass
 class ImportReport:
-    """What an import did: contacts inserted, contacts updated, rows rejected (line + reason), fields created."""
+    """What an import did: contacts inserted (new), contacts updated (that existed before the import), rows that
+    repeated an email of an earlier row of the same file (applied in order to the same contact: the later row wins),
+    rows rejected (line, reason and the original cells), fields created, and the file's header row.
+    ``inserted + updated + repeated + len(rejected)`` is the number of rows of the file."""
     inserted: int = 0
     updated: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
     new_fields: dict[str, str] = field(default_factory=dict)
+    repeated: int = 0
+    headers: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"inserted": self.inserted, "updated": self.updated, "new_fields": self.new_fields,
+        return {"inserted": self.inserted, "updated": self.updated, "repeated": self.repeated,
+                "new_fields": self.new_fields,
                 "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected]}
 
 
@@ -470,13 +477,18 @@ class Segmenter(SegmentTools):
                    max_bytes: int | None = None) -> ImportReport:
         """Import a CSV: valid rows in one transaction, every rejected row reported with its line and reason."""
         parsed = csv_import.parse_csv(source, known_types(self.catalogue()), mapping, dayfirst, max_bytes)
-        report = ImportReport(rejected=[RejectedRow(n, r) for n, r in parsed.rejected],
-                              new_fields=dict(parsed.plan.new_fields))
+        report = ImportReport(rejected=[RejectedRow(n, r, tuple(cells))
+                                        for (n, r), cells in zip(parsed.rejected, parsed.rejected_cells)],
+                              new_fields=dict(parsed.plan.new_fields), headers=list(parsed.headers))
         records = [rec for _line, rec in parsed.rows]
         entry = self._entry(audit.IMPORT, file_name=audit.file_name_of(source))
         if records:
             _ids, inserted = self._write(records, dict(parsed.plan.new_fields), entry)
-            report.inserted, report.updated = inserted, len(records) - inserted
+            # Counted by contact, not by row: `dup@x.com` and `DUP@x.com` in a new file are one new contact and one
+            # repeated row, never "1 updated" of a contact that did not exist before the import.
+            distinct = len({r["email"] for r in records})
+            report.inserted, report.updated = inserted, distinct - inserted
+            report.repeated = len(records) - distinct
         else:  # nothing valid: still a recorded attempt, with 0 rows written
             self._append(entry)
         return report

@@ -27,12 +27,23 @@ def csv_export(seg: Segmenter, rules: list, file_name: str | None = None, *, ord
     return build
 
 
-def rejected_csv(rejected: list) -> bytes:
-    """Rejected import rows (line, reason) as CSV; reasons quote cells, so they get the formula guard too."""
+def rejected_csv(rejected: list, headers: list[str] | None = None) -> bytes:
+    """Rejected import rows as CSV to fix and import again: the file's own columns with each row as it was (the
+    cells the core kept in ``RejectedRow.cells``), then ``line`` and ``reason``. Every cell gets the formula guard
+    (the importer takes it off again, so fix → import round-trips). Extra cells beyond the header go in columns
+    ``extra 1``, ``extra 2``…; when the file has its own ``line`` or ``reason`` column, ours are ``rejected line`` and
+    ``rejected reason``."""
+    headers = list(headers or [])
+    width = max([len(headers)] + [len(getattr(r, "cells", ())) for r in rejected])
+    columns = headers + [f"extra {i}" for i in range(1, width - len(headers) + 1)]
+    taken = {h.strip().lower() for h in columns}
+    ours = [f"rejected {c}" if c in taken else c for c in ("line", "reason")]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["line", "reason"])
-    writer.writerows([r.line, format_cell(r.reason)] for r in rejected)
+    writer.writerow([format_cell(c) for c in columns] + ours)
+    for r in rejected:
+        cells = list(getattr(r, "cells", ()))
+        writer.writerow([format_cell(c) for c in cells + [""] * (width - len(cells))] + [r.line, format_cell(r.reason)])
     return out.getvalue().encode("utf-8")
 
 
