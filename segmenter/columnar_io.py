@@ -10,6 +10,8 @@ through the row reader, which gives the same columns."""
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -144,6 +146,8 @@ def _quote(name: str) -> str:
 
 def _aggregate(name: str, field_type: str) -> str:
     col = _quote(name)
+    if name == "id":  # INTEGER PRIMARY KEY: always an integer, printed as one
+        return "CAST(group_concat(id, char(31)) AS BLOB)"
     if field_type == NUMBER:
         # quote() prints a REAL so that it reads back to the same double (it is what .dump relies on)
         value = f"CASE WHEN typeof({col}) IN ('integer', 'real') THEN quote({col}) ELSE '' END"
@@ -154,43 +158,118 @@ def _aggregate(name: str, field_type: str) -> str:
     return f"CAST(group_concat({value}, char(31)) AS BLOB)"
 
 
+PARALLEL_FROM = 200_000  # contacts; a full read of a SQLite file this large is split over connections and threads
+_COST = {TEXT: 3, DATETIME: 3, BOOLEAN: 3, NUMBER: 5}  # relative cost of one column's aggregate (measured)
+_CANONICAL = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$"  # how SQLAlchemy stores a DateTime on SQLite
+
+
 def _read_sqlite(conn: Connection, fields: list, ids: np.ndarray | None):
     """None when a value holds the separator or fails to parse (the row-by-row reader then answers)."""
     columns = [("id", NUMBER)] + [(f.name, f.type) for f in fields]
-    sql = "SELECT count(*), " + ", ".join(_aggregate(n, t) for n, t in columns) + " FROM contacts" + _where(ids)
-    row = conn.exec_driver_sql(sql).one()
-    n = row[0]
+    if ids is None and _parallel(conn):
+        got = _read_sqlite_parallel(conn, columns)
+        if got is not _RETRY:
+            return got
     try:
-        parts = [_split(blob, n) for blob in row[1:]]
-        if any(p is None for p in parts):
-            return None
-        id_values = pc.cast(parts[0], pa.int64()).to_numpy(zero_copy_only=False)
-        typed = {f.name: _typed(f.type, p) for f, p in zip(fields, parts[1:])}
+        found = _aggregated(conn, columns, _where(ids))
     except (pa.ArrowInvalid, ValueError, OverflowError):
         return None
-    return id_values, typed
+    if found is None:
+        return None
+    return _assemble(fields, found[2])
+
+
+_RETRY = object()
+
+
+def _parallel(conn: Connection) -> bool:
+    """Whether a full read may use a second connection: a SQLite file (an in-memory database is one connection's
+    own) with enough rows for two threads to pay off (SQLite and Arrow work without the GIL)."""
+    database = conn.engine.url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database or (os.cpu_count() or 1) < 2:
+        return False
+    return _rows_bound(conn) >= PARALLEL_FROM
+
+
+def _rows_bound(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT max(id) FROM contacts").scalar() or 0)  # an estimate, from the index
+
+
+def _aggregated(conn: Connection, columns: list[tuple[str, str]], where: str = ""):
+    """(rows, log watermark, {name: typed values}) for the given columns, aggregated in one statement (one consistent
+    view of the table); None when a value cannot take the fast path."""
+    sql = ("SELECT count(*), (SELECT coalesce(max(seq), 0) FROM contact_changes), "
+           + ", ".join(_aggregate(n, t) for n, t in columns) + " FROM contacts" + where)
+    row = conn.exec_driver_sql(sql).one()
+    n, mark = row[0], row[1]
+    out = {}
+    for (name, field_type), blob in zip(columns, row[2:]):
+        values = _split(blob, n)
+        if values is None:
+            return None
+        out[name] = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False) if name == "id" else \
+            _typed(field_type, values)
+    return n, mark, out
+
+
+def _read_sqlite_parallel(conn: Connection, columns: list[tuple[str, str]]):
+    """The columns in two groups of similar cost, one on ``conn`` and one on a second connection in a thread; each
+    group is one statement, so each is consistent, and both are the same table when the change log's newest entry
+    (every write to contacts adds one, a schema change too) and the row count agree. _RETRY when they do not."""
+    groups: list[list[tuple[str, str]]] = [[], []]
+    costs = [0, 0]
+    for column in sorted(columns, key=lambda c: -_COST[c[1]]):
+        i = costs.index(min(costs))
+        groups[i].append(column)
+        costs[i] += _COST[column[1]]
+    results: list[Any] = [None, None]
+
+    def other() -> None:
+        try:
+            with conn.engine.connect() as second:
+                results[1] = _aggregated(second, groups[1])
+        except Exception as exc:  # noqa: BLE001 - reported to the caller's thread below
+            results[1] = exc
+
+    worker = threading.Thread(target=other, name="segmenter-read", daemon=True)
+    worker.start()
+    try:
+        results[0] = _aggregated(conn, groups[0])
+    except (pa.ArrowInvalid, ValueError, OverflowError):
+        results[0] = None
+    finally:
+        worker.join()
+    if isinstance(results[1], (pa.ArrowInvalid, ValueError, OverflowError)):
+        return None
+    if isinstance(results[1], Exception):
+        log.info("parallel read failed, reading on one connection: %s", results[1])
+        return _RETRY
+    if results[0] is None or results[1] is None:
+        return None
+    (n0, mark0, first), (n1, mark1, second) = results
+    if (n0, mark0) != (n1, mark1):
+        return _RETRY  # a write was committed between the two statements: read again on one connection
+    return _assemble([c for c in columns[1:]], {**first, **second}, named=True)
+
+
+def _assemble(fields: list, typed: dict, named: bool = False) -> tuple[np.ndarray, dict]:
+    names = [f[0] for f in fields] if named else [f.name for f in fields]
+    return typed["id"], {name: typed[name] for name in names}
 
 
 def _split(blob: bytes | None, n: int) -> pa.Array | None:
-    """``n`` values joined by the separator → an Arrow string array ('' as null); None if the count is off."""
+    """``n`` values joined by the separator → an Arrow string array ('' as null); None if the count is off. Split
+    in C by Arrow over the bytes as SQLite handed them (no copy); invalid UTF-8 raises ArrowInvalid."""
     if n == 0:
         return pa.array([], type=STRING)
-    buf = np.frombuffer(blob or b"", dtype=np.uint8)
-    is_sep = buf == _SEP
-    seps = np.flatnonzero(is_sep)
-    if len(seps) != n - 1:
+    blob = blob or b""
+    whole = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(blob)], dtype=np.int64)), pa.py_buffer(blob)])
+    values = pc.split_pattern(whole, "\x1f").values
+    if len(values) != n:
         return None
-    data = buf[~is_sep] if len(seps) else buf
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:n] = seps + 1 - np.arange(1, n)
-    offsets[n] = len(data)
-    valid = np.diff(offsets) > 0
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    array = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data.tobytes()), bitmap,
-                                             int(n - np.count_nonzero(valid)))
-    array.validate(full=True)  # invalid UTF-8 raises ArrowInvalid: the slow path decides what to do with it
-    return array
+    values = values.cast(STRING)  # validates the UTF-8
+    return pc.if_else(pc.equal(pc.binary_length(values), 0), pa.scalar(None, STRING), values)
 
 
 def _typed(field_type: str, values: pa.Array):
@@ -203,9 +282,31 @@ def _typed(field_type: str, values: pa.Array):
     return datetimes(values)
 
 
+_PANDAS_RANGE = (np.datetime64("1677-09-22", "us").astype(np.int64), np.datetime64("2262-04-11", "us").astype(np.int64))
+
+
+def _arrow_datetimes(values: pa.Array) -> np.ndarray | None:
+    """The common case in C: every value as SQLAlchemy stores it on SQLite (``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC),
+    parsed by Arrow. None (pandas decides) for anything else, an invalid date, or a year pandas may not hold, so
+    the answer is always pandas' own."""
+    if values.null_count == len(values) or not pc.all(pc.match_substring_regex(values, _CANONICAL)).as_py():
+        return None
+    try:
+        micros = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    low, high = pc.min_max(micros).values()
+    if low.as_py() < _PANDAS_RANGE[0] or high.as_py() > _PANDAS_RANGE[1]:
+        return None
+    return pc.fill_null(micros, NAT).to_numpy(zero_copy_only=False)
+
+
 def datetimes(values) -> np.ndarray:
     """ISO 8601 text (naive = UTC) or datetime objects → int64 UTC microseconds; unparseable or empty → NAT."""
     if isinstance(values, pa.Array):
+        fast = _arrow_datetimes(values) if pa.types.is_large_string(values.type) and len(values) else None
+        if fast is not None:
+            return fast
         series = pd.Series(values, dtype=pd.ArrowDtype(values.type))
     else:
         series = pd.Series(values, dtype=object)
