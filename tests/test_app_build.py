@@ -113,3 +113,133 @@ def _encoded(rules: list) -> str:
     from ui.format import encode_rules
 
     return encode_rules(rules)
+
+
+# ---- item 3: a teammate's newer save is never overwritten silently ---------------------------------------------
+
+PENDING = [{"field": "status", "operator": "equals", "value": "pending"}]
+THEIRS = [{"field": "status", "operator": "equals", "value": "inactive"}]
+MINE = [{"field": "status", "operator": "equals", "value": "active"}]
+
+
+def _edit_status(at: AppTest, value: str) -> None:
+    """Set the first rule's text value (the opened segment's `status is …`)."""
+    row = [s.key.split(":")[0] for s in at.selectbox if s.key and s.key.endswith(":field")][0]
+    at.text_input(key=f"{row}:v:status:string").input(value).run()
+
+
+def _conflicted(db) -> tuple[AppTest, dict, dict]:
+    """A opens a segment and edits it; meanwhile bob saves it (a write between two of A's reruns); A saves."""
+    made = db.create_segment("Pending", PENDING)
+    a = start(segment=str(made["id"]))
+    _edit_status(a, "active")
+    a.text_input(key=f"segment_name:{made['id']}").input("Mine").run()
+    theirs = db.update_segment(made["id"], name="Theirs", rules=THEIRS, user="bob@team.example")
+    a.button(key="save_segment").click().run()
+    assert not a.exception, [e.message for e in a.exception]
+    return a, made, theirs
+
+
+def test_a_save_over_a_teammates_newer_save_is_refused_and_says_who_and_when(db):
+    """Two teammates open segment 7; B saves, then A saves: both saw "Saved" and B's change was gone."""
+    made = db.create_segment("Pending", PENDING)
+    a, b = start(segment=str(made["id"])), start(segment=str(made["id"]))
+    _edit_status(b, "inactive")
+    b.button(key="save_segment").click().run()
+    no_errors(b)
+    assert any(f"Saved segment #{made['id']}" in s.value for s in b.success)
+    after_b = db.get_segment(made["id"])
+    assert (after_b["rules"], after_b["version"]) == (THEIRS, 2)
+
+    _edit_status(a, "active")
+    a.button(key="save_segment").click().run()
+    assert not a.exception
+    assert not any("Saved segment" in s.value for s in a.success)
+    stored = db.get_segment(made["id"])
+    assert (stored["rules"], stored["version"]) == (THEIRS, 2)  # B's change is kept
+    warning = " ".join(w.value for w in a.warning)
+    who = after_b["updated_by"]
+    assert f"Not saved: segment #{made['id']} was changed by" in warning
+    assert who.replace(".", "\\.").replace("-", "\\-") in warning or who in warning
+    assert after_b["updated_at"][:10] in warning and "(version 2)" in warning
+    assert {b.label for b in a.button if b.key and b.key.startswith("conflict_")} == {
+        "Load their version", "Save mine as a new segment", "Overwrite anyway"}
+
+
+def test_conflict_load_their_version(db):
+    a, made, theirs = _conflicted(db)
+    assert "bob@team\\.example" in " ".join(w.value for w in a.warning)
+    a.button(key="conflict_load").click().run()
+    no_errors(a)
+    assert not a.warning or not any("Not saved" in w.value for w in a.warning)
+    assert a.text_input(key=f"segment_name:{made['id']}").value == "Theirs"
+    assert [t.value for t in a.text_input if t.key and ":v:status:" in t.key] == ["inactive"]
+    stored = db.get_segment(made["id"])
+    assert (stored["name"], stored["rules"], stored["version"]) == ("Theirs", THEIRS, 2)
+    a.button(key="save_segment").click().run()  # their version is now the one opened: saving it is no conflict
+    no_errors(a)
+    assert db.get_segment(made["id"])["version"] == 3
+
+
+def test_conflict_save_mine_as_a_new_segment(db):
+    a, made, theirs = _conflicted(db)
+    a.button(key="conflict_new").click().run()
+    no_errors(a)
+    listed = db.list_segments()
+    assert [(s["id"], s["name"], s["rules"]) for s in listed] == [
+        (made["id"], "Theirs", THEIRS), (listed[1]["id"], "Mine", MINE)]
+    assert a.button(key="save_segment").label == f"Update segment #{listed[1]['id']}"
+    assert any(f"Saved segment #{listed[1]['id']}" in s.value for s in a.success)
+
+
+def test_conflict_overwrite_anyway(db):
+    a, made, theirs = _conflicted(db)
+    a.button(key="conflict_overwrite").click().run()
+    no_errors(a)
+    stored = db.get_segment(made["id"])
+    assert (stored["name"], stored["rules"], stored["version"]) == ("Mine", MINE, 3)
+    assert len(db.list_segments()) == 1
+    _edit_status(a, "pending")  # saving again goes on from the version just saved
+    a.button(key="save_segment").click().run()
+    no_errors(a)
+    assert db.get_segment(made["id"])["rules"] == PENDING
+
+
+def _segments_page(db) -> tuple[AppTest, dict]:
+    made = db.create_segment("Pending", PENDING)
+    at = start("app_pages/segments.py")
+    at.selectbox(key="segment_choice").set_value(made["id"]).run()
+    return at, made
+
+
+@pytest.mark.parametrize("choice, name, extra", [
+    ("conflict_keep", "Theirs", []), ("conflict_overwrite", "Mine", []), ("conflict_new", "Theirs", [("Mine", PENDING)]),
+])
+def test_a_rename_over_a_teammates_newer_change_is_refused_then_chosen(db, choice, name, extra):
+    """Rename says the version listed; "Save mine as a new segment" saves the segment as it was listed (rules
+    included) under the new name, and theirs stays."""
+    at, made = _segments_page(db)
+    db.update_segment(made["id"], name="Theirs", rules=THEIRS, user="bob@team.example")
+    at.text_input(key=f"rename:{made['id']}").input("Mine")
+    at.button(key=f"rename_save:{made['id']}").click().run()
+    assert not at.exception
+    assert db.get_segment(made["id"])["name"] == "Theirs"
+    warning = " ".join(w.value for w in at.warning)
+    assert "Not renamed to “Mine”" in warning and "bob@team\\.example" in warning and "(version 2)" in warning
+    at.button(key=f"{choice}:{made['id']}").click().run()
+    no_errors(at)
+    assert [(s["name"], s["rules"]) for s in db.list_segments()] == [(name, THEIRS)] + extra
+    assert not any("Not renamed" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("choice, left", [("conflict_keep", 1), ("conflict_delete", 0)])
+def test_a_delete_after_a_teammates_change_is_refused_then_chosen(db, choice, left):
+    at, made = _segments_page(db)
+    db.update_segment(made["id"], rules=THEIRS, user="bob@team.example")
+    at.button(key=f"delete:{made['id']}").click().run()
+    assert not at.exception
+    assert len(db.list_segments()) == 1
+    assert "Not deleted: #" in " ".join(w.value for w in at.warning)
+    at.button(key=f"{choice}:{made['id']}").click().run()
+    no_errors(at)
+    assert len(db.list_segments()) == left

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from segmenter import RuleError, Segmenter, SegmenterError, SegmentNotFound
+from segmenter import RuleError, SegmentConflict, Segmenter, SegmenterError, SegmentNotFound
 from segmenter.fields import Catalogue
 from segmenter.rules import MAX_NAME
 
@@ -18,7 +18,7 @@ from . import auth, state
 from . import format as fmt
 from .downloads import csv_export
 from .resources import current_user
-from .segment_list import same_name_note
+from .segment_list import changed_by, same_name_note
 
 PAGE_SIZE = 25
 
@@ -119,6 +119,17 @@ def order_controls(catalogue: Catalogue) -> Listing:
     return Listing(order_by, kind, bool(descending))
 
 
+def _cell(value: object) -> str:
+    """A contact's value as the preview shows it: empty for no value, numbers without a needless ``.0``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)
+
+
 def preview(seg: Segmenter, rules: list, n: int, key: str = "preview", catalogue: Catalogue | None = None) -> Listing:
     """One page of the matching contacts (never the whole result) in the order chosen, and where it sits in the
     total. With ``catalogue`` (Build) the order can be chosen and the page is a static table: a grid's header
@@ -136,8 +147,7 @@ def preview(seg: Segmenter, rules: list, n: int, key: str = "preview", catalogue
     if rows and catalogue is None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     elif rows:
-        frame = pd.DataFrame(rows).astype(object)
-        st.table(frame.where(frame.notna(), ""), hide_index=True)
+        st.table(pd.DataFrame(rows).map(_cell), hide_index=True)
     return listing
 
 
@@ -158,8 +168,11 @@ def funnel(seg: Segmenter, rules: list, total: int) -> None:
 
 # ---- what can be done with the rules -----------------------------------------------------------------------------
 
-def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) -> None:
-    """Save or update, then leave the outcome as a flash message for the rerun that follows."""
+def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool,
+          overwrite_version: int | None = None) -> None:
+    """Save or update, then leave the outcome as a flash message for the rerun that follows. An update says which
+    version it was made from (the one opened, or ``overwrite_version`` when the user chose to overwrite a
+    teammate's newer one); a newer stored version is a conflict the user decides about, never a silent overwrite."""
     loaded = st.session_state[state.LOADED]
     if waiting:
         state.flash("error", f"{waiting} rule(s) are waiting for a value or have a problem: finish or remove them, "
@@ -167,18 +180,59 @@ def _save(seg: Segmenter, rules: list, waiting: int, name: str, as_new: bool) ->
         return
     try:
         if loaded and not as_new:
-            saved = seg.update_segment(loaded["id"], name=name, rules=rules, user=current_user())
+            expected = overwrite_version if overwrite_version is not None else loaded.get("version")
+            saved = seg.update_segment(loaded["id"], name=name, rules=rules, expected_version=expected,
+                                       user=current_user())
         else:
             saved = seg.create_segment(name, rules, user=current_user())
+    except SegmentConflict as exc:
+        state.conflict("save", exc, {"name": name, "rules": rules})
+        return
     except SegmenterError as exc:
         state.flash("error", f"Not saved: {exc}")
         return
+    st.session_state.pop(state.CONFLICT, None)
     st.session_state[state.LOADED] = state.opened(saved)
     st.session_state[state.QUERY_APPLIED] = (str(saved["id"]), None)  # the new address must not reload the draft
     st.query_params.from_dict({"segment": str(saved["id"])})
     note = same_name_note(seg.list_segments(), saved["name"], saved["id"])
     state.flash("success", f"Saved segment #{saved['id']} “{fmt.md(saved['name'])}” "
                            f"({fmt.count(saved['contacts_count'])} contacts)." + (f" {note}" if note else ""))
+
+
+def _load_theirs(seg: Segmenter, segment_id: int) -> None:
+    """Conflict choice: drop the edits on screen and open the segment as it is stored now."""
+    st.session_state.pop(state.CONFLICT, None)
+    try:
+        theirs = seg.get_segment(segment_id)
+    except SegmenterError as exc:
+        state.flash("error", f"Their version could not be opened: {exc}")
+        return
+    state.load(theirs["rules"], state.opened(theirs))
+    st.session_state[f"segment_name:{segment_id}"] = theirs["name"]
+    state.flash("success", f"Loaded segment #{segment_id} as {changed_by(theirs)} left it.")
+
+
+def _conflict(seg: Segmenter, rules: list, waiting: int, name: str) -> None:
+    """A teammate saved the open segment after it was opened: say who and when, and offer the three ways on."""
+    loaded = st.session_state[state.LOADED]
+    found = state.open_conflict("save", loaded["id"]) if loaded else None
+    if not found:
+        return
+    with st.container(border=True, key="save_conflict"):
+        st.warning(f"Not saved: segment #{found['id']} was changed by {changed_by(found)} after you opened version "
+                   f"{loaded.get('version')}. Your rules are still on screen; nothing was overwritten.")
+        theirs, new, overwrite = st.columns(3)
+        theirs.button("Load their version", key="conflict_load", on_click=_load_theirs, args=(seg, found["id"]),
+                      width="stretch", help="Drop your edits and open the segment as it is saved now.")
+        if new.button("Save mine as a new segment", key="conflict_new", width="stretch",
+                      help="Keep their version and save what is on screen as a new segment."):
+            _save(seg, rules, waiting, name, as_new=True)
+            st.rerun()
+        if overwrite.button("Overwrite anyway", key="conflict_overwrite", width="stretch", type="primary",
+                            help=f"Replace version {found['version']} with what is on screen."):
+            _save(seg, rules, waiting, name, as_new=False, overwrite_version=found["version"])
+            st.rerun()
 
 
 def save(seg: Segmenter, rules: list, waiting: int) -> None:
@@ -202,6 +256,7 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
     if loaded and right.button("Save as a new segment", key="save_as_new", width="stretch"):
         _save(seg, rules, waiting, name, as_new=True)
         st.rerun()
+    _conflict(seg, rules, waiting, name)
     state.show_flash()
 
 

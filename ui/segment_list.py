@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from segmenter import Segmenter, SegmenterError
+from segmenter import SegmentConflict, Segmenter, SegmenterError
 from segmenter.rules import MAX_NAME, describe
 
 from . import auth, compare, state
@@ -35,6 +35,12 @@ def same_name_note(segments: list[dict], name: str, own_id: int | None) -> str |
     return f"{len(others)} {what} named “{fmt.md(fmt.cut(name))}” ({ids})."
 
 
+def changed_by(found: dict) -> str:
+    """``ana@team.example at 2026-12-01 20:15 UTC (version 4)``: who changed a segment last, and when."""
+    who = fmt.md(found["updated_by"]) if found.get("updated_by") else "someone (not recorded)"
+    return f"{who} at {fmt.when(found.get('updated_at'))} (version {found['version']})"
+
+
 def _duplicate(seg: Segmenter, segment: dict) -> None:
     name = segment["name"][:MAX_NAME - len(COPY)] + COPY
     try:
@@ -44,28 +50,85 @@ def _duplicate(seg: Segmenter, segment: dict) -> None:
         state.flash("error", f"Not duplicated: {exc}")
 
 
-def _rename(seg: Segmenter, segment: dict) -> None:
+def _rename(seg: Segmenter, segment: dict, name: str | None = None, overwrite_version: int | None = None) -> None:
+    """Rename from the version listed (or ``overwrite_version``, chosen after a conflict); a teammate's newer change
+    is a conflict to decide about, never overwritten silently."""
     segment_id = segment["id"]
+    name = st.session_state[f"rename:{segment_id}"] if name is None else name
+    expected = overwrite_version if overwrite_version is not None else segment.get("version")
     try:
-        renamed = seg.update_segment(segment_id, name=st.session_state[f"rename:{segment_id}"], user=current_user())
+        renamed = seg.update_segment(segment_id, name=name, expected_version=expected, user=current_user())
+    except SegmentConflict as exc:
+        state.conflict("rename", exc, {"name": name, "rules": segment["rules"]})
+        return
     except SegmenterError as exc:
         state.flash("error", f"Not renamed: {exc}")
         return
-    if (st.session_state[state.LOADED] or {}).get("id") == segment_id:
-        st.session_state[state.LOADED] = {**st.session_state[state.LOADED], "name": renamed["name"]}
+    st.session_state.pop(state.CONFLICT, None)
+    loaded = st.session_state[state.LOADED] or {}
+    if loaded.get("id") == segment_id:
+        # the open segment keeps the version it was opened at, unless this rename was made from that very version
+        version = renamed["version"] if loaded.get("version") == expected else loaded.get("version")
+        st.session_state[state.LOADED] = {**loaded, "name": renamed["name"], "version": version}
     note = same_name_note(seg.list_segments(), renamed["name"], segment_id)
     state.flash("success", f"Renamed #{segment_id} to “{fmt.md(renamed['name'])}”." + (f" {note}" if note else ""))
 
 
-def _delete(seg: Segmenter, segment: dict) -> None:
+def _delete(seg: Segmenter, segment: dict, overwrite_version: int | None = None) -> None:
+    expected = overwrite_version if overwrite_version is not None else segment.get("version")
     try:
-        seg.delete_segment(segment["id"])
+        seg.delete_segment(segment["id"], expected_version=expected)
+    except SegmentConflict as exc:
+        state.conflict("delete", exc, {"name": segment["name"]})
+        return
     except SegmenterError as exc:
         state.flash("error", f"Not deleted: {exc}")
         return
+    st.session_state.pop(state.CONFLICT, None)
     if (st.session_state[state.LOADED] or {}).get("id") == segment["id"]:
         st.session_state[state.LOADED] = None  # Build keeps the rules, as a new unsaved segment
     state.flash("success", f"Deleted #{segment['id']} “{fmt.md(segment['name'])}”.")
+
+
+def _keep_theirs(segment_id: int) -> None:
+    st.session_state.pop(state.CONFLICT, None)
+    state.flash("success", f"Kept segment #{segment_id} as it is saved now.")
+
+
+def _save_mine_as_new(seg: Segmenter, found: dict) -> None:
+    """Rename conflict: keep their segment, and save the one that was renamed (its rules as listed) under the new
+    name as a new segment."""
+    st.session_state.pop(state.CONFLICT, None)
+    try:
+        made = seg.create_segment(found["mine"]["name"], found["mine"]["rules"], user=current_user())
+    except SegmenterError as exc:
+        state.flash("error", f"Not saved: {exc}")
+        return
+    state.flash("success", f"Saved #{made['id']} “{fmt.md(made['name'])}”; #{found['id']} is left as they saved it.")
+
+
+def conflict_box(seg: Segmenter, s: dict) -> None:
+    """A rename or delete refused because a teammate changed the segment after the list was read: who and when,
+    and the ways on. (``s`` is the segment as listed now, i.e. their version.)"""
+    for action in ("rename", "delete"):
+        found = state.open_conflict(action, s["id"])
+        if not found:
+            continue
+        what = (f"renamed to “{fmt.md(fmt.cut(found['mine']['name']))}”" if action == "rename" else "deleted")
+        st.warning(f"Not {what}: #{s['id']} was changed by {changed_by(found)} after this list was read. Nothing "
+                   "was changed; the list shows their version.")
+        theirs, new, overwrite = st.columns(3)
+        theirs.button("Load their version" if action == "rename" else "Keep their version",
+                      key=f"conflict_keep:{s['id']}", on_click=_keep_theirs, args=(s["id"],), width="stretch")
+        if action == "rename":
+            new.button("Save mine as a new segment", key=f"conflict_new:{s['id']}", on_click=_save_mine_as_new,
+                       args=(seg, found), width="stretch",
+                       help="Their segment stays; the segment as you saw it is saved under your name.")
+            overwrite.button("Overwrite anyway", key=f"conflict_overwrite:{s['id']}", type="primary", width="stretch",
+                             on_click=_rename, args=(seg, s, found["mine"]["name"], found["version"]))
+        else:
+            overwrite.button("Delete anyway", key=f"conflict_delete:{s['id']}", type="primary", width="stretch",
+                             on_click=_delete, args=(seg, s, found["version"]))
 
 
 def _matches(segment: dict, text: str) -> bool:
@@ -107,6 +170,7 @@ def actions(seg: Segmenter, s: dict, me: auth.Identity, users: list[int], names:
         by = f" by {fmt.md(s['updated_by'])}" if s["updated_by"] else ""
         st.caption(f"{fmt.count(s['contacts_count'])} contacts now · last changed {fmt.when(s['updated_at'])}{by} "
                    f"· created {fmt.when(s['created_at'])}")
+        conflict_box(seg, s)
         compare.used_by(users, names)
         compare.history_chart(seg, s["id"])
         if s["contacts_count"] is None:

@@ -14,6 +14,8 @@ LOADED = "loaded_segment"    # {"id", "name", "rules"} of the saved segment open
 QUERY_APPLIED = "query_applied"  # the ?segment= / ?rules= pair already applied, so edits are not overwritten
 NEXT_KEY = "next_key"        # counter for widget keys of new rows
 FLASH = "flash"              # a one-shot message shown after a rerun (e.g. "Saved")
+CONFLICT = "conflict"        # a save, rename or delete refused because a teammate changed the segment meanwhile:
+#                              {"action", "id", "version", "updated_by", "updated_at", "mine": {...}} (SPEC §3 Versions)
 
 
 def init() -> None:
@@ -60,7 +62,10 @@ def row_rule(row: dict) -> dict:
 
 
 def load(rules: list, loaded: dict | None) -> None:
-    """Replace the draft with these (validated) rules; ``loaded`` is the segment they come from, if any."""
+    """Replace the draft with these (validated) rules; ``loaded`` is the segment they come from, if any. Opening
+    another segment (or the same one afresh) drops a refused save still waiting for a choice."""
+    if loaded is not st.session_state.get(LOADED):
+        st.session_state.pop(CONFLICT, None)
     st.session_state[DRAFT] = items_from_rules(rules)
     st.session_state[LOADED] = loaded
 
@@ -78,8 +83,22 @@ def show_flash() -> None:
 
 
 def opened(segment: dict) -> dict:
-    """What LOADED keeps of a saved segment: enough to name it and to tell whether the screen differs from it."""
-    return {"id": segment["id"], "name": segment["name"], "rules": segment.get("rules")}
+    """What LOADED keeps of a saved segment: enough to name it, to tell whether the screen differs from it, and the
+    version it was opened at (every save, rename and delete says it, so a teammate's newer save is never lost)."""
+    return {"id": segment["id"], "name": segment["name"], "rules": segment.get("rules"),
+            "version": segment.get("version")}
+
+
+def conflict(action: str, exc: Any, mine: dict) -> None:
+    """Remember a refused change (``exc`` a SegmentConflict) until the user chooses what to do with it."""
+    st.session_state[CONFLICT] = {"action": action, "id": exc.segment_id, "version": exc.version,
+                                  "updated_by": exc.updated_by, "updated_at": exc.updated_at, "mine": mine}
+
+
+def open_conflict(action: str, segment_id: int) -> dict | None:
+    """The refused ``action`` on ``segment_id`` still waiting for a choice, if any."""
+    found = st.session_state.get(CONFLICT)
+    return found if found and found["action"] == action and found["id"] == segment_id else None
 
 
 def is_edited(rules: list, waiting: int) -> bool:
