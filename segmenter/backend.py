@@ -62,7 +62,10 @@ class Backend(Protocol):
         (maybe empty)."""
         ...
 
-    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]: ...
+    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[dict]:
+        """The matching contacts by ``field``: ``[{"value", "count"}]`` (``"values"`` too on ``(other)``), grouped
+        and labelled by segmenter/breakdown.py; the same rows on every back end."""
+        ...
 
     def total(self) -> int: ...
 
@@ -190,7 +193,7 @@ class AutoBackend:
                order: Order | None = None) -> Iterator[pd.DataFrame]:
         return self.current().frames(rules, now, batch, order=order)
 
-    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]:
+    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[dict]:
         return self.current().breakdown(rules, now, field, limit)
 
     def total(self) -> int:

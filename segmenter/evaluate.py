@@ -11,9 +11,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import breakdown as bd
 from . import sampling
 from .operators import BoolPred, EmptyPred, RangePred, TextKind, TextPred
 from .order import Order, memory_order
@@ -305,8 +307,8 @@ class MemoryBackend:
                 return []
             return [value for value, _n in column.value_counts(self.snapshot.alive)[0][:limit]]
 
-    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]:
-        """Matching contacts counted by a field (for the app's small chart): see ``_breakdown``."""
+    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[dict]:
+        """Matching contacts counted by a field (the app's chart): see ``_breakdown`` and segmenter/breakdown.py."""
         with self.snapshot.lock:
             self.snapshot.refresh()
             mask = rules_mask(rules, self.snapshot, now, self.cache)
@@ -319,30 +321,55 @@ class MemoryBackend:
             return self.snapshot.catalogue
 
 
-def _breakdown(column, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
-    """(label, count) pairs: the top ``limit`` text values then "(other)"; true/false; months (the last 60, in
-    order) for datetimes; up to ``limit`` equal ranges for numbers. Empty fields count as "(empty)" at the end."""
+def _breakdown(column, mask: np.ndarray, limit: int) -> list[dict]:
+    """Rows of the breakdown of ``column`` over ``mask`` (segmenter/breakdown.py decides ranges, periods, labels)."""
     if isinstance(column, TextColumn):
-        counts, empty = column.value_counts(mask)
-        out = counts[:limit]
-        other = sum(c for _, c in counts[limit:])
-        out += [("(other)", other)] if other else []
-    elif isinstance(column, DatetimeColumn):
-        values = column.values[mask]
-        empty = int(np.count_nonzero(values == NAT))
-        months = values[values != NAT].view("datetime64[us]").astype("datetime64[M]")
-        labels, per_month = np.unique(months, return_counts=True)
-        out = [(str(m), int(c)) for m, c in zip(labels, per_month)][-60:]
-    elif isinstance(column, BoolColumn):
-        values = column.values[mask]
-        empty = int(np.count_nonzero(values < 0))
-        out = [(label, int(np.count_nonzero(values == v))) for label, v in (("true", 1), ("false", 0))]
-    else:
-        values = column.values[mask]
-        finite = values[~np.isnan(values)]
-        empty = len(values) - len(finite)
-        out = []
-        if len(finite):
-            per_bin, edges = np.histogram(finite, bins=max(1, min(limit, len(np.unique(finite)))))
-            out = [(f"{edges[i]:g}–{edges[i + 1]:g}", int(c)) for i, c in enumerate(per_bin)]
-    return out + ([("(empty)", empty)] if empty else [])
+        return _text_breakdown(column, mask, limit)
+    values = column.values[mask]
+    if isinstance(column, DatetimeColumn):
+        filled = values[values != NAT]
+        rows: list[dict] = []
+        if len(filled):
+            days = filled // 86_400_000_000  # floor: a day starts at 00:00 UTC, also before 1970
+            period, n = bd.choose_period(_day(int(days.min())), _day(int(days.max())))
+            unit = {"day": "D", "month": "M", "year": "Y"}[bd.base_unit(period)]
+            keys, counts = np.unique(days.astype("datetime64[D]").astype(f"datetime64[{unit}]"), return_counts=True)
+            starts = keys.astype("datetime64[D]").astype(object)  # datetime.date, the first day of each unit
+            rows = [{"value": v, "count": c} for v, c in bd.period_rows(zip(starts, counts.tolist()), period, n)]
+        return bd.with_empty(rows, len(values) - len(filled))
+    if isinstance(column, BoolColumn):
+        counted = [(label, int(np.count_nonzero(values == v))) for label, v in (("true", 1), ("false", 0))]
+        rows = [{"value": label, "count": n} for label, n in counted if n]
+        return bd.with_empty(rows, int(np.count_nonzero(values < 0)))
+    finite = values[~np.isnan(values)]
+    rows = []
+    if len(finite):
+        edges, exponent = bd.number_edges(float(finite.min()), float(finite.max()), limit)
+        # the last i with edges[i] <= x: exactly the SQL back end's CASE over the same float edges
+        index = np.searchsorted(np.asarray(edges[1:-1], dtype=np.float64), finite, side="right")
+        per = np.bincount(index, minlength=len(edges) - 1)
+        rows = [{"value": v, "count": c} for v, c in bd.number_rows(edges, exponent, dict(enumerate(per.tolist())))]
+    return bd.with_empty(rows, len(values) - len(finite))
+
+
+def _day(days: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=days)
+
+
+def _text_breakdown(column: TextColumn, mask: np.ndarray, limit: int) -> list[dict]:
+    """Top values most common first, ties by the lowest contact id (rows are in id order, as the SQL back end's
+    ``min(id)``); equal values stored under several codes are one value."""
+    rows = np.flatnonzero(mask)
+    codes = column.codes[rows]
+    filled = codes >= 0
+    empty = int(len(codes) - np.count_nonzero(filled))
+    if not filled.any():
+        return bd.with_empty([], empty)
+    per_code = pd.DataFrame({"code": codes[filled], "row": rows[filled]}).groupby("code", sort=False)["row"]
+    counts, first = per_code.size(), per_code.min()
+    by_value = pd.DataFrame({"count": counts.to_numpy(), "first": first.reindex(counts.index).to_numpy()},
+                            index=pd.Index(column.values_of(counts.index.to_numpy()), dtype=object))
+    by_value = by_value.groupby(level=0, sort=False).agg({"count": "sum", "first": "min"})
+    by_value = by_value.sort_values(["count", "first"], ascending=[False, True], kind="stable")
+    ranked = [(str(v), int(c)) for v, c in zip(by_value.index[:limit], by_value["count"].iloc[:limit])]
+    return bd.with_empty(bd.text_rows(ranked, len(by_value), int(np.count_nonzero(filled)), limit), empty)

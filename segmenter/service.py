@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from . import access, audit, csv_export, csv_import, erase, history, reference, settings, store
 from .backend import AutoBackend, Backend, format_size, make_backend
 from .backend import memory_budget as memory_budget_of
+from .breakdown import MAX_LIMIT as MAX_BREAKDOWN
 from .compose import NEW, Graph, Resolver
 from .contact_frames import frame_records, without_missing
 from .contacts import check_records, known_types, plain_values
@@ -205,13 +206,18 @@ class Segmenter(SegmentTools):
                 "rules": reference.explain(checked.canonical, contact, now, segments)}
 
     def breakdown(self, rules: Any, field: str, *, limit: int = 10) -> list[dict]:
-        """Matching contacts counted by ``field``: ``[{"value", "count"}]`` — top text values then "(other)",
-        true/false, months (datetime) or ranges (number); "(empty)" last. Aggregated here, never row by row."""
+        """Matching contacts counted by ``field``, aggregated in the back end (never row by row):
+        ``[{"value", "count"}]`` — for text the ``limit`` most common values then ``"(other)"`` (every remaining
+        contact; its ``"values"`` says how many values it gathers); ``"true"``/``"false"``; number ranges on round
+        edges (at most ``limit``, at least 2); days, weeks, months or years by the span of the dates; ``"(empty)"``
+        last. docs/rules.md *Breakdown* has the exact rules (segmenter/breakdown.py)."""
         checked = self.validate(rules)
         catalogue = self.catalogue()
         if field not in catalogue:
             raise RuleError(f"unknown field {field!r}; expected one of: {', '.join(catalogue.names)}")
-        return [{"value": v, "count": c} for v, c in self.backend.breakdown(checked, _now(), field, limit)]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BREAKDOWN:
+            raise SegmenterError(f"limit must be a whole number from 1 to {MAX_BREAKDOWN:,}, got {short_repr(limit)}")
+        return self.backend.breakdown(checked, _now(), field, limit)
 
     def backend_status(self) -> dict[str, Any]:
         """Which back end answers and why: ``{"backend": "memory" | "sql", "mode": "auto" | "memory" | "sql",

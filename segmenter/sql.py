@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
 )
 
+from . import breakdown as bd
 from . import store
 from .fields import Catalogue
 from .models import UTCDateTime
@@ -376,10 +377,9 @@ class SqlBackend:
                     .order_by(func.count().desc(), func.min(compiler.table.c.id)).limit(limit))
             return [v for (v,) in conn.execute(stmt)]
 
-    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[tuple[str, int]]:
-        """Matching contacts counted by a field, with the in-memory back end's labels (``evaluate._breakdown``):
-        top text values then "(other)"; true/false; the last 60 months; up to ``limit`` equal number ranges;
-        "(empty)" last. Aggregated by the database."""
+    def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[dict]:
+        """Matching contacts counted by a field, aggregated by the database and folded by segmenter/breakdown.py
+        exactly as the in-memory back end folds (``evaluate._breakdown``)."""
         with self.engine.connect() as conn:
             catalogue, compiler = self._setup(conn)
             f = catalogue.get(field)
@@ -392,51 +392,53 @@ class SqlBackend:
             n_empty = conn.execute(counted.where(empty)).scalar_one()
             filled = and_(where, not_(empty))
             out = _BREAKDOWNS[f.type](self, conn, table, col, filled, limit)
-        return out + ([("(empty)", n_empty)] if n_empty else [])
+        return bd.with_empty(out, n_empty)
 
     def _text_breakdown(self, conn, table, col, filled, limit):
         top = conn.execute(select(col, func.count()).select_from(table).where(filled).group_by(col)
                            .order_by(func.count().desc(), func.min(table.c.id)).limit(limit)).all()
-        out = [(v, int(n)) for v, n in top]
-        filled_count = conn.execute(select(func.count()).select_from(table).where(filled)).scalar_one()
-        other = filled_count - sum(n for _, n in out)
-        return out + ([("(other)", other)] if other else [])
+        n_filled, distinct = conn.execute(select(func.count(), func.count(col.distinct()))
+                                          .select_from(table).where(filled)).one()
+        return bd.text_rows([(v, int(n)) for v, n in top], int(distinct), int(n_filled), limit)
 
     def _bool_breakdown(self, conn, table, col, filled, limit):
         yes, no = conn.execute(select(func.count().filter(col == literal(True, Boolean())),
                                       func.count().filter(col == literal(False, Boolean())))
                                .select_from(table).where(filled)).one()
-        return [("true", int(yes)), ("false", int(no))]
+        return [{"value": v, "count": int(n)} for v, n in (("true", yes), ("false", no)) if n]
 
-    def _month(self, col):
-        if self.dialect == "sqlite":  # naive UTC text, 'YYYY-MM-...'
-            return func.substr(col, 1, 7)
+    def _unit(self, col, unit: str):
+        """The day, month or year of a datetime as text (``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``), in UTC."""
+        if self.dialect == "sqlite":  # naive UTC text, 'YYYY-MM-DD HH:...'
+            return func.substr(col, 1, {"day": 10, "month": 7, "year": 4}[unit])
         if self.dialect == "postgresql":
-            return func.to_char(func.timezone("UTC", col), "YYYY-MM")
-        return func.strftime(col, "%Y-%m")
+            pattern = {"day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY"}[unit]
+            return func.to_char(func.timezone("UTC", col), pattern)
+        return func.strftime(col, {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
 
     def _datetime_breakdown(self, conn, table, col, filled, limit):
-        month = self._month(col).label("month")
-        rows = conn.execute(select(month, func.count()).select_from(table).where(filled)
-                            .group_by(month).order_by(month)).all()
-        return [(m, int(n)) for m, n in rows][-60:]
+        first, last = conn.execute(select(func.min(col), func.max(col)).select_from(table).where(filled)).one()
+        if first is None:
+            return []
+        period, n = bd.choose_period(bd.as_date(first), bd.as_date(last))
+        unit = bd.base_unit(period)
+        key = self._unit(col, unit).label("unit")
+        rows = conn.execute(select(key, func.count()).select_from(table).where(filled).group_by(key)).all()
+        pad = {"day": "", "month": "-01", "year": "-01-01"}[unit]
+        starts = ((dt.date.fromisoformat(f"{k}{pad}"), int(c)) for k, c in rows)
+        return [{"value": v, "count": c} for v, c in bd.period_rows(starts, period, n)]
 
     def _number_breakdown(self, conn, table, col, filled, limit):
-        lo, hi, distinct = conn.execute(select(func.min(col), func.max(col), func.count(col.distinct()))
-                                        .select_from(table).where(filled)).one()
-        if not distinct:
+        lo, hi = conn.execute(select(func.min(col), func.max(col)).select_from(table).where(filled)).one()
+        if lo is None:
             return []
-        lo, hi = float(lo), float(hi)
-        if lo == hi:  # as numpy.histogram widens a single value
-            lo, hi = lo - 0.5, hi + 0.5
-        bins = max(1, min(limit, int(distinct)))
-        edges = np.linspace(lo, hi, bins + 1)
-        # [e_i, e_i+1) with the last bin closed, exactly numpy.histogram's rule, on the same edges
-        inner = [(col < literal(float(e), Float()), i) for i, e in enumerate(edges[1:-1])]
-        bucket = case(*inner, else_=bins - 1) if inner else literal(0)
+        edges, exponent = bd.number_edges(float(lo), float(hi), limit)
+        # the last i with edges[i] <= x, on the same float edges as the in-memory back end's searchsorted
+        inner = [(col < literal(e, Float()), i) for i, e in enumerate(edges[1:-1])]
+        bucket = case(*inner, else_=len(edges) - 2) if inner else literal(0)
         counts = dict(conn.execute(select(bucket.label("b"), func.count()).select_from(table).where(filled)
                                    .group_by(text("1"))).all())
-        return [(f"{edges[i]:g}–{edges[i + 1]:g}", int(counts.get(i, 0))) for i in range(bins)]
+        return [{"value": v, "count": c} for v, c in bd.number_rows(edges, exponent, counts)]
 
     def catalogue(self) -> Catalogue:
         with self.engine.connect() as conn:

