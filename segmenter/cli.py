@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--desc", action="store_true", help="with --order-by: largest (or last) first")
     export.add_argument("--columns", metavar="A,B,C",
                         help="exactly these fields, in this order (default: core fields, then custom fields)")
+    export.add_argument("--bom", action="store_true",
+                        help="start the file with a UTF-8 byte order mark, so Excel reads it as UTF-8")
 
     forget = commands.add_parser("forget", parents=[common],
                                  help="erase contacts by email (SPEC §1): gone from every later evaluation")
@@ -146,9 +148,9 @@ def cmd_export(args) -> int:
                                    file_name="(stdout)" if args.output == "-" else args.output)
         from . import csv_export
         if args.output == "-":
-            csv_export.write_csv(sys.stdout, columns, frames)
+            csv_export.write_csv(sys.stdout, columns, frames, bom=args.bom)
             return 0
-        rows = csv_export.write_csv(args.output, columns, frames)
+        rows = csv_export.write_csv(args.output, columns, frames, bom=args.bom)
     print(f"wrote {rows:,} contacts to {args.output}")
     return 0
 

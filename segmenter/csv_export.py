@@ -128,8 +128,14 @@ class _Lines:
         return text
 
 
-def _row_counts(columns: list[str], batches: Iterable[pd.DataFrame], counted: list[int]) -> Iterator[str]:
+BOM = "\ufeff"  # the byte order mark, UTF-8 encoded EF BB BF: Excel reads the file as UTF-8 only with it
+
+
+def _row_counts(columns: list[str], batches: Iterable[pd.DataFrame], counted: list[int],
+                bom: bool = False) -> Iterator[str]:
     out = _Lines()
+    if bom:
+        out.write(BOM)
     # RFC 4180 line ends; with "\n" alone the writer would leave a cell holding a bare "\r" unquoted
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(columns)
@@ -142,15 +148,17 @@ def _row_counts(columns: list[str], batches: Iterable[pd.DataFrame], counted: li
         yield out.take()
 
 
-def csv_batches(columns: list[str], batches: Iterable[pd.DataFrame]) -> Iterator[str]:
-    """CSV text: the header once, then one piece per batch of rows (formatted and formula-guarded)."""
-    return _row_counts(columns, batches, [0])
+def csv_batches(columns: list[str], batches: Iterable[pd.DataFrame], *, bom: bool = False) -> Iterator[str]:
+    """CSV text: the header once, then one piece per batch of rows (formatted and formula-guarded). ``bom``: the
+    text starts with U+FEFF (UTF-8 with BOM, which Excel needs to read UTF-8)."""
+    return _row_counts(columns, batches, [0], bom)
 
 
-def write_csv(dest: Any, columns: list[str], batches: Iterable[pd.DataFrame]) -> int:
-    """Stream ``batches`` to ``dest`` (path or text/binary file) as UTF-8 CSV under one header; returns rows written."""
+def write_csv(dest: Any, columns: list[str], batches: Iterable[pd.DataFrame], *, bom: bool = False) -> int:
+    """Stream ``batches`` to ``dest`` (path or text/binary file) as UTF-8 CSV under one header, with a byte order
+    mark first when ``bom``; returns rows written."""
     counted = [0]
     with _text_sink(dest) as out:
-        for text in _row_counts(columns, batches, counted):
+        for text in _row_counts(columns, batches, counted, bom):
             out.write(text)
     return counted[0]

@@ -357,14 +357,18 @@ class Segmenter(SegmentTools):
                              order_by=order_by, descending=descending)
 
     def export_csv(self, segment_id_or_rules: Any, dest: Any, *, columns: list[str] | None = None,
-                   order_by: str | None = None, descending: bool = False, file_name: str | None = None) -> int:
+                   order_by: str | None = None, descending: bool = False, file_name: str | None = None,
+                   bom: bool = False) -> int:
         """Write the matching contacts to ``dest`` (a path or a file object) as CSV; returns rows written.
         ``columns``: exactly these, in this order (default: core fields, then custom fields). The audit trail
-        records the export under ``file_name`` (default: ``dest``'s path or name)."""
+        records the export under ``file_name`` (default: ``dest``'s path or name). ``bom``: start the file with a
+        UTF-8 byte order mark (EF BB BF), so Excel reads it as UTF-8; the CSV itself is the same (SPEC §7)."""
+        if not isinstance(bom, bool):
+            raise SegmenterError(f"bom must be true or false, got {short_repr(bom)}")
         names = self.export_columns(columns)
         frames = self.export_frames(segment_id_or_rules, order_by=order_by, descending=descending,
                                     file_name=file_name or audit.file_name_of(dest))
-        return csv_export.write_csv(dest, names, frames)
+        return csv_export.write_csv(dest, names, frames, bom=bool(bom))
 
     def export_columns(self, columns: Any = None) -> list[str]:
         """The CSV columns: ``columns`` checked against the fields (an unknown or repeated name is a RuleError

@@ -105,14 +105,16 @@ def segment_contacts(seg: SegmenterDep,
                                                   "values last, ties by id); default: id"),
                      desc: bool = Query(False, description="With order_by: largest (or last) first"),
                      columns: str | None = Query(None, description="Only these fields, in this order: a,b,c "
-                                                 "(default: core fields, then custom fields)")) -> Any:
+                                                 "(default: core fields, then custom fields)"),
+                     bom: bool = Query(False, description="With format=csv: start with a UTF-8 byte order mark "
+                                       "(Excel reads the file as UTF-8 only with it)")) -> Any:
     names = seg.export_columns(columns) if columns is not None else None
     if format == "csv":
         name = f"segment-{segment_id}.csv"
         # Checked now (unknown segment, field or column), before the response starts; audited with the rows sent.
         frames = seg.export_frames(segment_id, order_by=order_by, descending=desc, file_name=name, limit=limit,
                                    offset=offset)
-        return StreamingResponse(csv_batches(names or seg.export_columns(), frames), media_type="text/csv",
+        return StreamingResponse(csv_batches(names or seg.export_columns(), frames, bom=bom), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
     contacts = seg.get_segment_contacts(segment_id, limit=limit, offset=offset, order_by=order_by, descending=desc)
     total = seg.get_segment(segment_id)["contacts_count"]
