@@ -85,7 +85,7 @@ def test_the_preview_sorts_the_whole_segment_through_the_core(db, field, descend
     if field == "created_at" or (field == "company" and descending):
         assert shown_ids(at)[0] == newest  # the newest contact of the whole segment, not of the page on screen
     assert f"Contacts 1–25 of {len(matching):,}, {words}" in [c.value for c in at.caption]
-    assert any(words in c.value for c in at.caption if c.value.startswith("All matching contacts"))  # the export
+    assert any(words in c.value for c in at.caption if "all matching contacts" in c.value)  # the export
     page = next(n for n in at.number_input if n.key and n.key.startswith("preview_page:"))
     page.set_value(2).run()
     assert shown_ids(at) == want[25:50]
@@ -243,3 +243,79 @@ def test_a_delete_after_a_teammates_change_is_refused_then_chosen(db, choice, le
     at.button(key=f"{choice}:{made['id']}").click().run()
     no_errors(at)
     assert len(db.list_segments()) == left
+
+
+# ---- item 18: the preview's and the export's columns, the file name, the Excel option ---------------------------
+
+@pytest.fixture
+def exports(monkeypatch):
+    """What the Build page's export button would download: each call of the panel's csv_export, with its file name
+    and options, and the bytes its callable writes (AppTest cannot click a download)."""
+    import ui.downloads
+    import ui.panels
+
+    made: list[dict] = []
+
+    def recording(seg, rules, file_name=None, **options):
+        build = ui.downloads.csv_export(seg, rules, file_name, **options)
+        made.append({"file_name": file_name, **options, "bytes": build})
+        return build
+
+    monkeypatch.setattr(ui.panels, "csv_export", recording)
+    return made
+
+
+def _csv(data: bytes) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_the_columns_chosen_are_the_previews_and_the_exports(db, exports):
+    at = start(rules=_encoded(ACTIVE))
+    assert at.multiselect(key="preview_columns").value == [f["name"] for f in db.fields() if f["name"] not in
+                                                           ("segment", "sample")]  # default: every field
+    at.multiselect(key="preview_columns").set_value(["company", "email"]).run()
+    at.selectbox(key="preview_order_by").set_value("company").run()
+    no_errors(at)
+    assert list(at.table[0].value.columns) == ["company", "email"]
+    rows = _csv(exports[-1]["bytes"]())
+    assert rows[0] == ["company", "email"]
+    want = python_order(db.contacts(ACTIVE), "company", False)
+    emails = {c["id"]: c["email"] for c in db.contacts(ACTIVE)}
+    assert [r[1] for r in rows[1:]] == [emails[i] for i in want]
+    assert any("with the preview's 2 columns" in c.value for c in at.caption)
+    at.multiselect(key="preview_columns").set_value([]).run()
+    assert any("Choose at least one column" in w.value for w in at.warning)
+    assert at.button(key="export_csv").disabled
+
+
+def test_export_file_names_carry_the_segment_name_and_the_date(db, exports):
+    from ui.format import today
+
+    day = today().isoformat()
+    at = start(rules=_encoded(ACTIVE))
+    assert exports[-1]["file_name"] == f"segment-{day}.csv"  # rules on screen, not saved
+    made = db.create_segment("Active Inc customers", ACTIVE)
+    at = start(segment=str(made["id"]))
+    assert exports[-1]["file_name"] == f"active-inc-customers-{day}.csv"
+    assert any(f"`active-inc-customers-{day}.csv`" in c.value for c in at.caption)
+    odd = db.create_segment("../Ünïcode: *x*/..", ACTIVE)
+    start(segment=str(odd["id"]))
+    assert exports[-1]["file_name"] == f"unicode-x-{day}.csv"
+    none_left = db.create_segment("日本", ACTIVE)
+    start(segment=str(none_left["id"]))
+    assert exports[-1]["file_name"] == f"segment-{none_left['id']}-{day}.csv"
+
+
+def test_the_excel_option_starts_the_download_with_a_bom_and_plain_utf8_does_not(db, exports):
+    db.add_contacts([{"email": "jose@example.com", "name": "José Müller", "status": "active"}])
+    at = start(rules=_encoded(ACTIVE))
+    plain = exports[-1]["bytes"]()
+    assert not plain.startswith(b"\xef\xbb\xbf") and plain.startswith(b"id,email,")
+    at.radio(key="export_encoding").set_value("Excel (UTF-8 with BOM)").run()
+    no_errors(at)
+    excel = exports[-1]["bytes"]()
+    assert excel == b"\xef\xbb\xbf" + plain
+    assert "José Müller".encode() in excel

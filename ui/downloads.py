@@ -12,16 +12,19 @@ from segmenter.csv_export import format_cell
 
 
 def csv_export(seg: Segmenter, rules: list, file_name: str | None = None, *, order_by: str | None = None,
-               descending: bool = False) -> Callable[[], bytes]:
+               descending: bool = False, columns: list[str] | None = None,
+               bom: bool = False) -> Callable[[], bytes]:
     """A callable for st.download_button(data=...): the CSV is written when the user clicks, not on every rerun.
     The core writes it in batches straight into one buffer, so the result is never held twice as frames, and
     records the export in the audit trail under ``file_name`` (the name the browser saves). ``order_by`` and
-    ``descending``: the order of the rows (SPEC §3 *Order*), the one the preview shows."""
+    ``descending``: the order of the rows (SPEC §3 *Order*), the one the preview shows; ``columns``: the fields
+    written, in order (default: all); ``bom``: UTF-8 with a byte order mark, for Excel."""
     frozen = json.loads(json.dumps(rules))  # the rules as they are now, not as later edits leave them
 
     def build() -> bytes:
         buffer = io.BytesIO()
-        seg.export_csv(frozen, buffer, file_name=file_name, order_by=order_by, descending=descending)
+        seg.export_csv(frozen, buffer, file_name=file_name, order_by=order_by, descending=descending,
+                       columns=list(columns) if columns else None, bom=bom)
         return buffer.getvalue()
 
     return build

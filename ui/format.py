@@ -82,6 +82,28 @@ def parse_json(text: str) -> object:
         raise ValueError("not readable JSON: it is nested too deeply") from None
 
 
+def today() -> dt.date:
+    """Today's date in UTC (the app's time zone everywhere)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+MAX_SLUG = 60  # characters of a segment's name kept in an export's file name
+
+
+def slug(text: object) -> str:
+    """A name made safe for a file name: accents dropped, lower case, every run of other characters one ``-``
+    (``Active Inc customers`` → ``active-inc-customers``; ``../Ünïcode: *x*`` → ``unicode-x``)."""
+    words = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return words[:MAX_SLUG].rstrip("-")
+
+
+def export_file_name(name: str | None, segment_id: int | None, day: dt.date) -> str:
+    """``active-inc-customers-2026-12-01.csv`` for a saved segment, ``segment-2026-12-01.csv`` for rules on screen
+    (and ``segment-7-…`` for a saved segment whose name has no letters or digits a file name keeps)."""
+    stem = (slug(name) if name else "") or (f"segment-{segment_id}" if segment_id is not None else "segment")
+    return f"{stem}-{day.isoformat()}.csv"
+
+
 def link(base: str | None, **params: str) -> str:
     """A link to the app with query parameters (relative when the app's address is unknown)."""
     query = "&".join(f"{k}={v}" for k, v in params.items())

@@ -89,6 +89,7 @@ class Listing:
     order_by: str = "id"
     field_type: str = "number"
     descending: bool = False
+    columns: tuple[str, ...] = ()  # the fields shown and exported, in order; () = all (core, then custom)
 
     def words(self) -> str:
         """``ordered by company, A→Z, empty last`` (ids are never empty, emails are required)."""
@@ -116,7 +117,11 @@ def order_controls(catalogue: Catalogue) -> Listing:
     words = directions(order_by, kind)
     descending = right.radio("Direction", [False, True], key="preview_descending", horizontal=True,
                              format_func=lambda d: words[d])
-    return Listing(order_by, kind, bool(descending))
+    if "preview_columns" in st.session_state:  # a field removed meanwhile leaves the choice
+        st.session_state["preview_columns"] = [c for c in st.session_state["preview_columns"] if c in names]
+    columns = st.multiselect("Columns (preview and export)", names, default=names, key="preview_columns",
+                             help="The fields shown here and written to the CSV, in this order.")
+    return Listing(order_by, kind, bool(descending), tuple(columns))
 
 
 def _cell(value: object) -> str:
@@ -146,8 +151,10 @@ def preview(seg: Segmenter, rules: list, n: int, key: str = "preview", catalogue
                else "No contacts match.")
     if rows and catalogue is None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    elif rows and not listing.columns:
+        st.warning("Choose at least one column to show and export.")
     elif rows:
-        st.table(pd.DataFrame(rows).map(_cell), hide_index=True)
+        st.table(pd.DataFrame(rows, columns=list(listing.columns)).map(_cell), hide_index=True)
     return listing
 
 
@@ -260,21 +267,35 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
     state.show_flash()
 
 
+ENCODINGS = {"UTF-8": False, "Excel (UTF-8 with BOM)": True}  # label → bom
+
+
 def export(seg: Segmenter, rules: list, n: int, listing: Listing) -> None:
+    """The CSV of every matching contact, in the preview's order and columns, named after the segment and the day."""
     loaded = st.session_state[state.LOADED]
-    stem = f"segment-{loaded['id']}" if loaded else "segment"
     me = auth.identity()
     if not auth.can(me, auth.EDITOR):
         st.button(f"Export CSV ({fmt.count(n)} contacts)", key="export_csv", icon=":material/download:",
                   width="stretch", disabled=True, help=auth.why_not(me, auth.EDITOR, "exporting contacts"))
         st.caption(auth.why_not(me, auth.EDITOR, "exporting contacts"))
         return
-    data = csv_export(seg, rules, f"{stem}.csv", order_by=listing.order_by, descending=listing.descending)
-    st.download_button(f"Export CSV ({fmt.count(n)} contacts)", data=data, file_name=f"{stem}.csv",
-                       mime="text/csv", on_click="ignore", key="export_csv", icon=":material/download:",
-                       width="stretch")
-    st.caption(f"All matching contacts, {listing.words()} (as in the preview), streamed from the database as it is "
-               "now. Cells that could run as spreadsheet formulas are prefixed with '.")
+    encoding = st.radio("File for", list(ENCODINGS), key="export_encoding", horizontal=True,
+                        help="Excel opens a CSV as UTF-8 (accents intact) only when it starts with a byte order mark.")
+    file_name = fmt.export_file_name(loaded["name"] if loaded else None, loaded["id"] if loaded else None,
+                                     fmt.today())
+    label = f"Export CSV ({fmt.count(n)} contacts)"
+    if not listing.columns:
+        st.button(label, key="export_csv", icon=":material/download:", width="stretch", disabled=True,
+                  help="Choose at least one column above the preview.")
+        return
+    columns = list(listing.columns)
+    data = csv_export(seg, rules, file_name, order_by=listing.order_by, descending=listing.descending,
+                      columns=columns, bom=ENCODINGS[encoding])
+    st.download_button(label, data=data, file_name=file_name, mime="text/csv", on_click="ignore", key="export_csv",
+                       icon=":material/download:", width="stretch")
+    st.caption(f"`{file_name}`: all matching contacts, {listing.words()}, with the preview's "
+               f"{len(columns)} column{'s' if len(columns) != 1 else ''}, streamed from the database as it is now. "
+               "Cells that could run as spreadsheet formulas are prefixed with '.")
 
 
 def share(rules: list) -> None:
