@@ -201,12 +201,37 @@ def matching_ids(raw_rules: Any, contacts: Iterable[dict], now: dt.datetime, seg
     return [c["id"] for c in contacts if all(node_matches(n, c, now, segments) for n in nodes)]
 
 
-def explain(raw_rules: Any, contact: dict, now: dt.datetime, segments: Segments = None) -> list[dict]:
-    """Each top-level rule (a group as one line) with whether this contact passes it."""
+def _sample_point(value: dict, email: str) -> float:
+    """The contact's sample point p (0 ≤ p < 100) for the rule's salt, for showing beside the rule."""
+    n = int.from_bytes(hashlib.sha256((value["salt"] + ":" + email).encode("utf-8")).digest()[:8], "big")
+    return 100 * n / 2**64
+
+
+def _explain_node(node: dict, position: str, contact: dict, now: dt.datetime, segments: Segments) -> dict:
     from .rules import describe  # plain English only; no evaluation comes from there
+    passes = node_matches(node, contact, now, segments)
+    out: dict[str, Any] = {"position": position, "rule": describe([node], top=False), "passes": passes}
+    if "match" in node:
+        out["match"] = node["match"]
+        out["rules"] = [_explain_node(m, f"{position}.{i}", contact, now, segments)
+                        for i, m in enumerate(node["rules"], 1)]
+        return out
+    out["field"] = node["field"]
+    if node["field"] == "sample":
+        out["actual"] = _sample_point(node["value"], contact["email"])
+    elif node["field"] != "segment":
+        x = contact.get(node["field"])
+        out["actual"] = None if is_empty(x) else x
+    return out
+
+
+def explain(raw_rules: Any, contact: dict, now: dt.datetime, segments: Segments = None) -> list[dict]:
+    """Each top-level rule with whether this contact passes it: ``{"position", "rule", "passes"}``; a rule adds
+    ``"field"`` and ``"actual"`` (the contact's value, None when empty; for ``sample`` the contact's sample point;
+    none for ``segment``); a group adds ``"match"`` and its members' explanations in ``"rules"`` (positions
+    ``3.1``, ``3.2``, …, as rule errors number them), down to every level."""
     now = _now(now)
-    return [{"position": str(i), "rule": describe([n]), "passes": node_matches(n, contact, now, segments)}
-            for i, n in enumerate(_nodes(raw_rules), 1)]
+    return [_explain_node(n, str(i), contact, now, segments) for i, n in enumerate(_nodes(raw_rules), 1)]
 
 
 class ReferenceBackend:

@@ -62,6 +62,16 @@ def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+def _explained(node: dict) -> dict:
+    """An explanation node JSON-ready: datetimes as ``…Z``, members too."""
+    out = dict(node)
+    if isinstance(out.get("actual"), dt.datetime):
+        out["actual"] = format_datetime(out["actual"])
+    if "rules" in out:
+        out["rules"] = [_explained(m) for m in out["rules"]]
+    return out
+
+
 class Segmenter(SegmentTools):
     """Segments over one contacts database. Every answer is computed from the data as it is now."""
 
@@ -192,7 +202,10 @@ class Segmenter(SegmentTools):
         return [_json_ready(r) for r in self.backend.page(checked, _now(), limit, offset, order=order)]
 
     def explain(self, rules: Any, email: str) -> dict:
-        """Why a contact is in or out: each top-level rule with whether this contact passes it."""
+        """Why a contact is in or out: ``{"contact", "matches", "rules"}``, where ``rules`` has each top-level rule
+        with whether this contact passes it and the contact's value beside it (``"actual"``), and each group with
+        ``"match"`` (any/all), its own ``"passes"`` and its members, nested (docs/rules.md *Explaining a contact*).
+        Read by the oracle (segmenter/reference.py) on the contact as the back end holds it."""
         checked = self.validate(rules)
         contact = self.backend.find_email(email)
         if contact is None:
@@ -203,7 +216,7 @@ class Segmenter(SegmentTools):
         segments = self.segment_graph().rules if uses_segments else None
         return {"contact": _json_ready(contact),
                 "matches": reference.matches(checked.canonical, contact, now, segments),
-                "rules": reference.explain(checked.canonical, contact, now, segments)}
+                "rules": [_explained(n) for n in reference.explain(checked.canonical, contact, now, segments)]}
 
     def breakdown(self, rules: Any, field: str, *, limit: int = 10) -> list[dict]:
         """Matching contacts counted by ``field``, aggregated in the back end (never row by row):

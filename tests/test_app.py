@@ -416,19 +416,6 @@ def test_rules_json_can_be_pasted_and_bad_json_is_reported(db):
     assert json.loads([c.value for c in at.code if c.language == "json"][0]) == rules
 
 
-def test_explain_says_why_a_contact_is_in_or_out(db):
-    rules = [{"field": "status", "operator": "equals", "value": "active"}]
-    inside = db.contacts(rules, limit=1)[0]["email"]
-    outside = db.contacts([{"field": "status", "operator": "not_equals", "value": "active"}], limit=1)[0]["email"]
-    at = start(rules=encode_rules(rules))
-    at.text_input(key="explain_email").input(inside.upper()).run()
-    assert any("is in this segment" in s.value for s in at.success)
-    at.text_input(key="explain_email").input(outside).run()
-    assert any("fails rule 1" in w.value for w in at.warning)
-    at.text_input(key="explain_email").input("nobody@nowhere.example").run()
-    assert any("No contact has the email" in w.value for w in at.warning)
-
-
 # ---- segments page ---------------------------------------------------------------------------------------------
 
 def test_duplicate_rename_and_delete_a_segment(db):

@@ -104,3 +104,66 @@ def test_dates_by_a_period_chosen_from_their_span(db):
     assert [v for v, _ in shown][0] == days[0][:7] and shown[-1][0] == days[-1][:7]
     assert dict(shown) == {**{v: 0 for v, _ in shown}, **months} and len(shown) == len(set(v for v, _ in shown))
     assert "One bar per month (UTC)" in captions(at)
+
+
+# ---- explain a contact ---------------------------------------------------------------------------------------------
+
+PLANS = [{"field": "status", "operator": "equals", "value": "active"},
+         {"match": "any", "rules": [{"field": "plan", "operator": "in", "value": ["pro", "enterprise"]},
+                                    {"match": "all", "rules": [{"field": "vip", "operator": "is_true"},
+                                                               {"field": "mrr", "operator": "greater_than",
+                                                                "value": 100}]}]}]
+
+
+def explained(at) -> list[str]:
+    """The explanation's lines as shown (one markdown list; members of a group indented by four spaces)."""
+    blocks = [m.value for m in at.markdown if "✅" in m.value or "❌" in m.value]
+    assert len(blocks) == 1, blocks
+    return blocks[0].split("\n")
+
+
+def test_explain_finds_a_contact_by_part_of_a_name_and_shows_each_rule_with_its_value(db):
+    everyone = db.contacts([])
+    inside = db.contacts(PLANS)[0]
+    first_name = inside["name"].split()[0]
+    namesakes = [c for c in everyone if first_name.lower() in (c["name"] or "").lower()
+                 or first_name.lower() in c["email"]]
+    at = start(rules=encode_rules(PLANS))
+    at.text_input(key="explain_search").input(first_name.lower()).run()
+    if len(namesakes) > 1:  # several: pick from the matches, labelled name <email>
+        pick = at.selectbox(key=f"explain_pick:{first_name.lower()}")
+        assert len(pick.options) == min(20, len(namesakes))
+        assert all(o.endswith(">") for o in pick.options if "<" in o)
+        pick.set_value(f"{inside['name']} <{inside['email']}>").run()
+    assert any(f"{inside['email']}" in s.value.replace("\\", "") and "is in this segment" in s.value
+               for s in at.success)
+    lines = explained(at)
+    assert lines[0].startswith("- ✅ **1.**") and "contact: “active”" in lines[0]
+    assert lines[1].startswith("- ✅ **2.** a group: **any** of these")
+    assert lines[2].startswith("    - ") and "**2.1.**" in lines[2]
+    assert f"contact: “{inside['plan']}”" in lines[2]
+
+
+def test_explain_shows_what_fails_in_nested_groups(db):
+    outside = next(c for c in db.contacts([{"field": "status", "operator": "equals", "value": "active"},
+                                           {"field": "plan", "operator": "equals", "value": "free"},
+                                           {"field": "vip", "operator": "is_false"}]))
+    at = start(rules=encode_rules(PLANS))
+    at.text_input(key="explain_search").input(outside["email"].upper()).run()  # an exact email: no menu
+    assert any("fails rule 2" in w.value for w in at.warning)
+    lines = explained(at)
+    assert lines[0].startswith("- ✅ **1.**")
+    assert lines[1].startswith("- ❌ **2.** a group: **any** of these (any one must pass) — 0 of 2 pass")
+    assert lines[2].startswith("    - ❌ **2.1.**") and "contact: “free”" in lines[2]
+    assert lines[3].startswith("    - ❌ **2.2.** a group: **all** of these (every one must pass)")
+    assert lines[4].startswith("        - ❌ **2.2.1.**") and lines[4].endswith("contact: false")
+    mrr = "*(empty)*" if outside["mrr"] is None else f"{outside['mrr']:,.10g}".removesuffix(".0")
+    assert lines[5].startswith("        - ") and "**2.2.2.**" in lines[5] and lines[5].endswith(f"contact: {mrr}")
+    assert ("✅" in lines[5]) == (outside["mrr"] is not None and outside["mrr"] > 100)
+
+
+def test_explain_says_when_nothing_is_found(db):
+    at = start(rules=encode_rules(PLANS))
+    at.text_input(key="explain_search").input("nobody-at-all-xyz").run()
+    assert any("No contact's email or name contains" in w.value for w in at.warning)
+    assert not [m for m in at.markdown if "✅" in m.value or "❌" in m.value]

@@ -139,27 +139,92 @@ def breakdown(seg: Segmenter, rules: list, catalogue: Catalogue) -> None:
     st.caption(caption(catalogue[field].type, rows))
 
 
+FOUND = 20  # contacts offered for one search
+
+
+def _pick_label(contact: dict) -> str:
+    return f"{contact['name']} <{contact['email']}>" if contact.get("name") else str(contact["email"])
+
+
+def find_contact(seg: Segmenter) -> str | None:
+    """A search box: part of an email or a name (case ignored); one exact email or a single match is taken at once,
+    several are offered in a menu (the first 20, by id). Returns the chosen contact's email."""
+    query = st.text_input("Find a contact", key="explain_search", placeholder="part of an email or a name",
+                          help="Type part of an email address or of a name; case does not matter.").strip()
+    if not query:
+        st.caption("Type part of a contact's email or name to see which rules it passes.")
+        return None
+    query = query[:1_000]
+    search = [{"match": "any", "rules": [{"field": "email", "operator": "contains", "value": query},
+                                         {"field": "name", "operator": "contains", "value": query}]}]
+    found = seg.contacts(search, limit=FOUND)
+    exact = [c for c in found if c["email"] == query.lower()]
+    if not found:
+        st.warning(f"No contact's email or name contains “{fmt.md(fmt.cut(query))}”.")
+        return None
+    if exact or len(found) == 1:
+        return str((exact or found)[0]["email"])
+    total = seg.count(search)
+    labels = {_pick_label(c): str(c["email"]) for c in found}
+    picked = st.selectbox(f"{total:,} contacts match" + (f" (the first {FOUND} shown: type more to narrow)"
+                                                         if total > FOUND else ""),
+                          list(labels), key=f"explain_pick:{query}")
+    return labels[picked] if picked else None
+
+
+def _value(node: dict) -> str:
+    """The contact's value beside a rule, in words."""
+    if node.get("field") == "sample":
+        return f"sample point {node['actual']:.2f}"
+    x = node.get("actual")
+    if x is None:
+        return "*(empty)*"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int | float):
+        return f"{x:,.10g}" if not float(x).is_integer() or abs(x) >= 1e15 else f"{int(x):,}"
+    return f"“{fmt.md(fmt.cut(x))}”"
+
+
+def explanation_lines(nodes: list[dict], depth: int = 0) -> list[str]:
+    """Markdown list lines, one per rule and group, groups' members indented under them: ✅/❌, the position, the
+    rule, and the contact's value (or, for a group, any/all and how many members pass)."""
+    lines = []
+    for node in nodes:
+        mark = "✅" if node["passes"] else "❌"
+        head = f"{'    ' * depth}- {mark} **{node['position']}.**"
+        if "match" in node:
+            passing = sum(m["passes"] for m in node["rules"])
+            need = "any one" if node["match"] == "any" else "every one"
+            lines.append(f"{head} a group: **{node['match']}** of these ({need} must pass) — {passing} of "
+                         f"{len(node['rules'])} pass")
+            lines += explanation_lines(node["rules"], depth + 1)
+        else:
+            beside = "" if "actual" not in node and node.get("field") != "sample" else f" · contact: {_value(node)}"
+            lines.append(f"{head} {fmt.md(fmt.cut(node['rule'], 200))}{beside}")
+    return lines
+
+
 def explain(seg: Segmenter, rules: list) -> None:
-    """Why one contact is in or out: each top-level rule with pass or fail."""
-    email = st.text_input("Contact email", key="explain_email", placeholder="alice@example.com")
-    if not email.strip():
-        st.caption("Type an email to see which rules it passes.")
+    """Why one contact is in or out: each rule with ✅/❌ and the contact's value beside it, groups with any/all,
+    their own result and their members indented (the core's ``Segmenter.explain``)."""
+    email = find_contact(seg)
+    if email is None:
         return
     try:
         answer = seg.explain(rules, email)
-    except ContactError as exc:
+    except ContactError as exc:  # erased between the search and now
         message = str(exc)
         st.warning(message[:1].upper() + message[1:])
         return
     who = fmt.md(answer["contact"]["email"])
     failed = [r["position"] for r in answer["rules"] if not r["passes"]]
     if answer["matches"]:
-        st.success(f"{who} is in this segment: it passes every rule.")
+        st.success(f"{who} is in this segment: it passes every rule." if answer["rules"]
+                   else f"{who} is in this segment: with no rules, every contact is.")
     else:
         st.warning(f"{who} is not in this segment: it fails rule {', '.join(failed)}.")
     if answer["rules"]:
-        st.dataframe(pd.DataFrame(answer["rules"]), hide_index=True, width="stretch", column_config={
-            "position": st.column_config.TextColumn("#", width="small"), "rule": "rule",
-            "passes": st.column_config.CheckboxColumn("passes")})
+        st.markdown("\n".join(explanation_lines(answer["rules"])))
     with st.expander("The contact's fields"):
         st.json(answer["contact"])
