@@ -1,6 +1,7 @@
 """SPEC §10: without configuration the app listens on localhost only. A real `streamlit run app.py` from the
 repository (so .streamlit/config.toml applies) answers on 127.0.0.1 and refuses a TCP connection on this machine's
-non-loopback address."""
+non-loopback address, and the kernel's table of listening sockets shows it bound to loopback only (so the test
+holds on a machine whose only address is loopback too)."""
 from __future__ import annotations
 
 import ipaddress
@@ -11,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,6 +34,26 @@ def non_loopback_addresses() -> list[str]:
     return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback and a != "0.0.0.0")
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses the kernel lists as LISTEN on this TCP port (Linux /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            host, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:
+                continue
+            raw = bytes.fromhex(host)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,9 +69,7 @@ def connects(host: str, port: int) -> bool:
 
 
 def test_the_app_refuses_connections_on_a_non_loopback_address_by_default(tmp_path):
-    addresses = non_loopback_addresses()
-    if not addresses:  # pragma: no cover - a machine with loopback only cannot show the difference
-        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    addresses = non_loopback_addresses()  # may be none: then the socket table below is the whole check
     port = free_port()
     env = {**os.environ, "SEGMENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
     for name in [k for k in env if k.startswith("STREAMLIT_SERVER_")]:  # nothing may override config.toml here
@@ -64,6 +82,9 @@ def test_the_app_refuses_connections_on_a_non_loopback_address_by_default(tmp_pa
             assert app.poll() is None, app.stdout.read().decode(errors="replace") if app.stdout else ""
             assert time.monotonic() < deadline, "the app did not start listening on 127.0.0.1"
             time.sleep(0.3)
+        bound = listening_addresses(port)
+        assert bound, f"no listening socket on port {port} in /proc/net/tcp*"
+        assert all(ipaddress.ip_address(a).is_loopback for a in bound), f"the app listens on {sorted(bound)}"
         for address in addresses:
             assert not connects(address, port), f"the app accepted a connection on {address}:{port}"
     finally:

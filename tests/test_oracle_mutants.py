@@ -12,7 +12,7 @@ from hypothesis import Phase, given, settings
 from segmenter import evaluate
 from segmenter.operators import DATETIME, NUMBER, OPERATORS, TEXT, RangePred, TextPred
 from segmenter.snapshot import TextColumn
-from test_parity_sql import PROPERTY, Database, check_back_ends, contacts, rule_sets
+from test_parity_sql import PROPERTY, Database, cases, check_back_ends
 
 # ---- the mutants: each a plausible one-line slip ----------------------------------------------------------------
 
@@ -74,25 +74,16 @@ def sqlite_database(tmp_path):
     db.engine.dispose()
 
 
-# KNOWN GAP (found when issues 12, 13 and 15 met on main): with the generators as they are now, 300 derandomized
-# examples no longer put a number equal to a `greater_than_or_equal` bound, so this mutant goes uncaught. Marked
-# (not removed) so the gap stays visible; issue 9 stays open until the number generator hits the bound again.
-_GAP = {"greater_or_equal_as_greater"}
-MUTANT_PARAMS = [pytest.param(m, marks=pytest.mark.xfail(reason="generators no longer reach the >= bound in 300 "
-                                                           "examples; see the note above", strict=False))
-                 if m.__name__ in _GAP else m for m in MUTANTS]
-
-
-@pytest.mark.parametrize("mutant", MUTANT_PARAMS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.__name__)
 def test_the_parity_property_catches(mutant, sqlite_database, monkeypatch):
     mutant(monkeypatch)
 
     # A fixed seed (derandomize) so the catch is reproducible; the body is the parity test's own. No shrinking:
     # refilling a database per shrink step takes minutes, and the assertion already names the differing contacts.
     @settings(max_examples=300, derandomize=True, database=None, phases=[Phase.generate], **PROPERTY)
-    @given(people=contacts(), rule_sets=rule_sets)
-    def parity(people, rule_sets):
-        check_back_ends([sqlite_database], people, rule_sets)
+    @given(case=cases())
+    def parity(case):
+        check_back_ends([sqlite_database], *case)
 
     with pytest.raises(AssertionError) as caught:
         parity()
