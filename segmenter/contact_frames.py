@@ -2,6 +2,7 @@
 Kept apart from the record checks so the notebook path reads in one place."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -35,11 +36,19 @@ def plain(value: Any) -> Any:
     return value
 
 
+_PLAIN_TYPES = frozenset({str, int, bool, type(None), dt.datetime, dt.date})
+
+
 def without_missing(record: Any) -> Any:
-    """A dict record without its NaN/NaT/pd.NA values (not given), numpy scalars made Python; others untouched."""
+    """A dict record without its NaN/NaT/pd.NA values (not given), numpy scalars made Python; others untouched
+    (a record of plain Python values, the common case, is returned as it is)."""
     if not isinstance(record, dict):
         return record
-    return {k: plain(v) for k, v in record.items() if not is_missing(v)}
+    for v in record.values():
+        kind = type(v)
+        if kind not in _PLAIN_TYPES and not (kind is float and v == v):
+            return {k: plain(v) for k, v in record.items() if not is_missing(v)}
+    return record
 
 
 def _column(series: pd.Series) -> list:

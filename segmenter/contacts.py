@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from typing import Any
@@ -12,12 +13,13 @@ import pandas as pd
 from .fields import MAX_NAME_BYTES, RESERVED_NAMES, Catalogue, valid_field_name
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 from .values import (
+    UNSTORABLE_RE,
     OutOfRange,
     char_code,
     coerce_bool,
     coerce_datetime,
     coerce_number,
-    is_invisible,
+    first_invisible,
     printable,
     short_repr,
     unstorable,
@@ -167,6 +169,46 @@ def coerce(field_type: str, value: Any) -> Any:
     return coerced
 
 
+_NOT_PLAIN = object()
+
+
+def _plain(field_type: str, value: Any) -> Any:
+    """The stored value when ``value`` is already what ``coerce`` would return (the common case of a million
+    records, checked without a call chain); ``_NOT_PLAIN`` otherwise, and ``coerce`` decides."""
+    kind = type(value)
+    if value is None:
+        return None
+    if field_type == TEXT:
+        if kind is str and UNSTORABLE_RE.search(value) is None:
+            return value if value != "" else None
+    elif field_type == DATETIME:
+        if kind is dt.datetime and value.tzinfo is dt.UTC:
+            return value
+    elif field_type == NUMBER:
+        if (kind is float and math.isfinite(value)) or (kind is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT):
+            return value
+    elif field_type == BOOLEAN and kind is bool:
+        return value
+    return _NOT_PLAIN
+
+
+class _Label:
+    """``record N (email)`` as problems name a record, made only when one is said."""
+
+    __slots__ = ("i", "email")
+
+    def __init__(self, i: int, email: Any):
+        self.i, self.email = i, email
+
+    def __str__(self) -> str:
+        email = self.email
+        return f"record {self.i}" + (f" ({printable(email.strip())})" if isinstance(email, str) and email.strip()
+                                     else "")
+
+    def __format__(self, spec: str) -> str:  # f-strings call this
+        return format(str(self), spec)
+
+
 def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
     """Typed copies of the records, the custom fields they create, and every problem found."""
     by_key = key_index([f.name for f in catalogue])
@@ -174,17 +216,33 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
     new_fields: dict[str, str] = {}
     names: dict[str, str | None] = {}  # key → field name, None when the key itself is a problem (said once)
     claimed: dict[str, str] = {}  # new field name → the first key that became it
+    ready: dict[str, tuple[str, str]] = {}  # key → (field, type) once both are settled: the per-value fast path
     out, problems = [], []
     for i, rec in enumerate(records, 1):
         if not isinstance(rec, dict):
             problems.append(f"record {i}: must be a dict of field → value, got {type(rec).__name__}")
             continue
-        email = rec.get("email")
-        label = f"record {i}" + (f" ({printable(email.strip())})" if isinstance(email, str) and email.strip() else "")
+        label = _Label(i, rec.get("email"))  # said only in a problem
         row: dict[str, Any] = {}
         given: dict[str, str] = {}  # field → the key of this record that set it
         reported = len(problems)
         for key, value in rec.items():
+            fast = ready.get(key) if type(key) is str else None
+            if fast is not None:
+                name, ftype = fast
+                if name in given:
+                    problems.append(f"{label}: keys {given[name]!r} and {key!r} both set field {name!r}")
+                    continue
+                given[name] = key
+                plain = _plain(ftype, value)
+                if plain is not _NOT_PLAIN:
+                    row[name] = plain
+                    continue
+                try:
+                    row[name] = coerce(ftype, value)
+                except ValueError as exc:
+                    problems.append(f"{label}: field '{name}' {exc}")
+                continue
             if not isinstance(key, str):
                 problems.append(f"{label}: field names must be text, got {key!r}")
                 continue
@@ -214,6 +272,7 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
                     continue  # a new field with no value tells no type; nothing to store
                 new_fields[name] = ftype
             ftype = types.get(name) or new_fields[name]
+            ready[key] = (name, ftype)
             try:
                 row[name] = coerce(ftype, value)
             except ValueError as exc:
@@ -224,7 +283,7 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
                 problems.append(f"{label}: field 'email' is required")
             continue
         email = email.strip().lower()
-        hidden = next((c for c in email if is_invisible(c)), None)
+        hidden = first_invisible(email)
         if hidden is not None:
             problems.append(f"{label}: field 'email' {email!r} contains the invisible character {char_code(hidden)}")
             continue

@@ -461,10 +461,11 @@ class Segmenter(SegmentTools):
             known = store.existing_ids(conn, catalogue, list({r["email"] for r in records}))
             new_emails = {r["email"] for r in records} - set(known)
             unseen = set(new_emails)
+            created = now.replace(microsecond=0)  # shown as 2026-01-05T10:00:00Z
             for r in records:  # the first record of a new email inserts it: created_at defaults to now there only
                 if r["email"] in unseen:
                     unseen.discard(r["email"])
-                    r.setdefault("created_at", now.replace(microsecond=0))  # shown as 2026-01-05T10:00:00Z
+                    r.setdefault("created_at", created)
             ids = store.upsert_contacts(conn, catalogue, records, known)
             if len(ids) > 50_000:
                 store.prune_changes(conn)

@@ -202,22 +202,23 @@ def table_for(catalogue: Catalogue):
 # ---- contacts --------------------------------------------------------------------------------------------------
 
 def existing_ids(conn: Connection, catalogue: Catalogue, emails: list[str]) -> dict[str, int]:
-    table = table_for(catalogue)
     found: dict[str, int] = {}
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"  # through the driver: no statement compiled per chunk
     for i in range(0, len(emails), 5_000):  # well under SQLite's 32,766 and PostgreSQL's 65,535 parameters
         chunk = emails[i:i + 5_000]
-        found.update({e: n for n, e in conn.execute(select(table.c.id, table.c.email).where(table.c.email.in_(chunk)))})
+        sql = f"SELECT email, id FROM contacts WHERE email IN ({', '.join([mark] * len(chunk))})"
+        found.update(conn.exec_driver_sql(sql, tuple(chunk)).fetchall())
     return found
 
 
-def _insert(conn: Connection, table, rows: list[dict]) -> list[int]:
-    """Insert rows; their new ids in order. SQLite: one executemany without RETURNING (SQLAlchemy would run one
-    statement per row to keep RETURNING in order), then the ids above the old largest one: we hold the write lock
-    and AUTOINCREMENT hands out increasing ids, so those are exactly ours, in order."""
+def _insert(conn: Connection, table, keys: list[str], rows: list[dict]) -> list[int]:
+    """Insert rows (an absent key is NULL); their new ids in order. SQLite: one executemany without RETURNING
+    (SQLAlchemy would run one statement per row to keep RETURNING in order), then the ids above the old largest one:
+    we hold the write lock and AUTOINCREMENT hands out increasing ids, so those are exactly ours, in order."""
     if conn.dialect.name != "sqlite":
-        return [r[0] for r in conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)]
+        full = [{k: r.get(k) for k in keys} for r in rows]
+        return [r[0] for r in conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), full)]
     before = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-    keys = list(rows[0])
     quote = conn.dialect.identifier_preparer.quote
     conn.exec_driver_sql(f"INSERT INTO contacts ({', '.join(quote(k) for k in keys)}) "
                          f"VALUES ({', '.join('?' for _ in keys)})", _driver_rows(conn, table, keys, rows))
@@ -228,11 +229,11 @@ def _insert(conn: Connection, table, rows: list[dict]) -> list[int]:
 
 
 def _driver_rows(conn: Connection, table, keys: list[str], rows: list[dict]) -> list[tuple]:
-    """Rows (all with ``keys``) as driver parameter tuples, each column through its type's bind processor once:
-    the same values SQLAlchemy would send, without its per-row work."""
+    """Rows as driver parameter tuples (an absent key is None), each column through its type's bind processor
+    once: the same values SQLAlchemy would send, without its per-row work."""
     columns = []
     for k in keys:
-        values = [r[k] for r in rows]
+        values = [r.get(k) for r in rows]
         process = table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         columns.append([process(v) for v in values] if process else values)
     return list(zip(*columns))
@@ -274,8 +275,7 @@ def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict],
     def flush():
         if inserts:
             columns = list(dict.fromkeys(k for _, rec in inserts for k in rec))
-            rows = [{k: rec.get(k) for k in columns} for _, rec in inserts]
-            for (i, rec), new_id in zip(inserts, _insert(conn, table, rows)):
+            for (i, rec), new_id in zip(inserts, _insert(conn, table, columns, [rec for _, rec in inserts])):
                 ids[i] = known[rec["email"]] = new_id
         for keys, pending in updates.items():
             if len(keys) > 1:  # more than the email: something to set
@@ -289,7 +289,7 @@ def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict],
 
     for i, rec in enumerate(records):
         # A repeated email waits for the earlier record to be written: then it is a known email, updated in turn.
-        if rec["email"] in pending_emails or len(pending_emails) >= 2_000:
+        if rec["email"] in pending_emails or len(pending_emails) >= 50_000:
             flush()
         if rec["email"] in known:
             updates.setdefault(tuple(sorted(rec)), []).append((i, rec))

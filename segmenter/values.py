@@ -11,6 +11,8 @@ from typing import overload
 UTC = dt.UTC
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+UNSTORABLE_RE = re.compile("[\ud800-\udfff\x00]")  # what unstorable() refuses, in one pass
+_ASCII_INVISIBLE_RE = re.compile("[\x00-\x1f\x7f]")  # the Cc characters of ASCII (it has no Cf)
 
 
 # ---- text every back end can hold ------------------------------------------------------------------------------
@@ -23,6 +25,8 @@ def char_code(ch: str) -> str:
 def unstorable(text: str) -> str | None:
     """Why ``text`` cannot be stored or compared by every back end (SPEC §2), or None when it can: a lone surrogate
     (no UTF-8 encoding: Arrow, SQLite and PostgreSQL all refuse it) or NUL (PostgreSQL text cannot hold it)."""
+    if UNSTORABLE_RE.search(text) is None:  # the common case, in one pass
+        return None
     found = _SURROGATE_RE.search(text)
     if found:
         return f"contains a lone surrogate {char_code(found.group())}, which UTF-8 cannot encode"
@@ -34,6 +38,14 @@ def unstorable(text: str) -> str | None:
 def is_invisible(ch: str) -> bool:
     """Format and control characters (``U+200B``, ``U+FEFF``, ``U+0000``, …): nothing a reader can see."""
     return unicodedata.category(ch) in ("Cf", "Cc")
+
+
+def first_invisible(text: str) -> str | None:
+    """The first invisible character (``is_invisible``) of ``text``, or None; ASCII text in one regex pass."""
+    if text.isascii():
+        found = _ASCII_INVISIBLE_RE.search(text)
+        return found.group() if found else None
+    return next((c for c in text if is_invisible(c)), None)
 
 
 def printable(text: str) -> str:
