@@ -229,19 +229,19 @@ def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
         for key, value in rec.items():
             fast = ready.get(key) if type(key) is str else None
             if fast is not None:
-                name, ftype = fast
-                if name in given:
-                    problems.append(f"{label}: keys {given[name]!r} and {key!r} both set field {name!r}")
+                field, field_type = fast
+                if field in given:
+                    problems.append(f"{label}: keys {given[field]!r} and {key!r} both set field {field!r}")
                     continue
-                given[name] = key
-                plain = _plain(ftype, value)
+                given[field] = key
+                plain = _plain(field_type, value)
                 if plain is not _NOT_PLAIN:
-                    row[name] = plain
+                    row[field] = plain
                     continue
                 try:
-                    row[name] = coerce(ftype, value)
+                    row[field] = coerce(field_type, value)
                 except ValueError as exc:
-                    problems.append(f"{label}: field '{name}' {exc}")
+                    problems.append(f"{label}: field '{field}' {exc}")
                 continue
             if not isinstance(key, str):
                 problems.append(f"{label}: field names must be text, got {key!r}")
