@@ -1,20 +1,23 @@
-"""Contacts: browse and search a page at a time, and import a CSV after a preview of what it will do."""
+"""Contacts: browse and search a page at a time (ignoring case and accents), open one contact to see every field
+or erase it (ui/contact_detail.py), and import a CSV after a preview of what it will do."""
 from __future__ import annotations
 
 import csv
 import io
+import math
 
 import pandas as pd
 import streamlit as st
 
 from segmenter import ContactError
-from ui import auth, panels, resources
+from ui import auth, contact_detail, panels, resources
 from ui import format as fmt
 from ui.downloads import rejected_csv
 from ui.resources import get_segmenter, max_upload_mb, suggestions
 
 REPORT = "import_report"
 ROUND = "import_round"  # bumped after each import: the file uploader starts empty again
+PAGE_SIZE = 25
 DATES = {"Decide from the file": None, "Day first (31-12-2024)": True, "Month first (12-31-2024)": False}
 seg = get_segmenter()
 me = auth.identity()
@@ -22,12 +25,47 @@ st.title("Contacts")
 panels.offer_demo(seg)
 browse, upload_tab = st.tabs(["Browse and search", "Import a CSV"])
 
+
+def _picked(key: str) -> None:
+    """A contact chosen in the results: open it (the address carries it) and leave the menu empty again."""
+    chosen = st.session_state.get(key)
+    if chosen is not None:
+        contact_detail.open_contact(chosen)
+        st.session_state[key] = None
+
+
+def results(query: str) -> None:
+    """A page of the contacts whose email, name or company contains the text, ignoring case and accents (every
+    contact when the box is empty), in id order, and a menu to open one of them."""
+    first = seg.search_contacts(query, limit=PAGE_SIZE)
+    n = first["count"]
+    pages = max(1, math.ceil(n / PAGE_SIZE))
+    page = st.columns([1, 3])[0].number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"contacts_page:{pages}")
+    rows = first["contacts"] if page == 1 else seg.search_contacts(query, limit=PAGE_SIZE,
+                                                                   offset=(page - 1) * PAGE_SIZE)["contacts"]
+    start = (page - 1) * PAGE_SIZE + 1
+    if not rows:
+        st.caption(f"No contact's email, name or company contains “{fmt.md(fmt.cut(query))}”." if query
+                   else "No contacts yet.")
+        return
+    st.caption(f"Contacts {start:,}–{start + len(rows) - 1:,} of {n:,}, ordered by id"
+               + (" (email, name or company contains the text, ignoring case and accents)" if query else ""))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="contact_results")
+    labels = {r["id"]: f"{r['email']}" + (f" — {r['name']}" if r.get("name") else "") for r in rows}
+    key = f"contact_pick:{page}"
+    st.selectbox("Open a contact", list(labels), index=None, key=key, on_change=_picked, args=(key,),
+                 format_func=lambda i: fmt.cut(labels.get(i, str(i)), 100),
+                 placeholder="choose a contact on this page to see every field",
+                 help="A link to a contact: add ?contact=<email or id> to this page's address.")
+
+
 with browse:
-    query = st.text_input("Search email, name or company", key="contact_search", placeholder="e.g. acme")
-    # A search is a rule group like any other: "email, name or company contains the text".
-    rules = [{"match": "any", "rules": [{"field": f, "operator": "contains", "value": query}
-                                        for f in ("email", "name", "company")]}] if query else []
-    panels.preview(seg, rules, seg.count(rules), key="contacts")
+    contact_detail.show_erased()
+    contact_detail.show(seg)
+    query = st.text_input("Search email, name or company", key="contact_search", placeholder="e.g. acme or josé",
+                          help="Finds contacts whose email, name or company contains the text, ignoring case and "
+                               "accents: jose finds José, MULLER finds Müller.").strip()
+    results(query)
 
 
 def show_report(report, name: str) -> None:

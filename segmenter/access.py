@@ -29,7 +29,7 @@ NEEDS: dict[str, str] = {
         "fields", "catalogue", "validate", "count", "funnel", "contacts", "explain", "breakdown", "total_contacts",
         "suggestions", "list_segments", "get_segment", "get_segment_contacts", "export_columns", "order", "overlap",
         "split", "history", "changes", "as_user", "close", "segment_graph", "resolver", "segment_users",
-        "segment_choices", "backend_status"], VIEWER),
+        "segment_choices", "backend_status", "get_contact", "search_contacts"], VIEWER),
     # editor: + save, update, rename, duplicate, delete segments; export CSV
     **dict.fromkeys([
         "create_segment", "update_segment", "delete_segment", "export_csv", "export_frames", "match",

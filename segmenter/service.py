@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
-from . import access, audit, csv_export, csv_import, erase, history, reference, settings, store
+from . import access, audit, csv_export, csv_import, erase, history, reference, search, settings, store
 from .backend import AutoBackend, Backend, format_size, make_backend
 from .backend import memory_budget as memory_budget_of
 from .breakdown import MAX_LIMIT as MAX_BREAKDOWN
@@ -200,6 +200,33 @@ class Segmenter(SegmentTools):
         checked = self.validate(rules)
         order = self.order(order_by, descending)
         return [_json_ready(r) for r in self.backend.page(checked, _now(), limit, offset, order=order)]
+
+    def get_contact(self, email_or_id: Any) -> dict:
+        """One contact, every field (core then custom), JSON-ready like ``contacts()``: by id (an int or its digits)
+        or by email (trimmed, case ignored). ``ContactError`` when no contact has it (never existed, or erased)."""
+        found = self._find_contact(email_or_id)
+        if found is None:
+            what = "id" if isinstance(email_or_id, int) or str(email_or_id).strip().isdigit() else "email"
+            shown = email_or_id.strip().lower() if isinstance(email_or_id, str) and what == "email" else email_or_id
+            raise ContactError(f"no contact has the {what} {shown!r}")
+        return found
+
+    def _find_contact(self, email_or_id: Any) -> dict | None:
+        if isinstance(email_or_id, bool) or not isinstance(email_or_id, (int, str)):
+            raise ContactError(f"a contact is found by its email or id, got {type(email_or_id).__name__}")
+        ref = email_or_id.strip() if isinstance(email_or_id, str) else email_or_id
+        if isinstance(ref, int) or ref.isdigit():
+            number = int(ref)
+            contact = self.backend.record(number) if 0 < number < 2**63 else None
+        else:
+            contact = self.backend.find_email(ref) if ref else None
+        return None if contact is None else _json_ready(contact)
+
+    def search_contacts(self, text: Any, *, limit: int = 25, offset: int = 0) -> dict:
+        """Contacts whose email, name or company contains ``text``, ignoring case and accents (``jose`` finds José;
+        ``segmenter/search.py``): ``{"count": n, "contacts": [a page in id order]}``, ``limit`` 1–100. Not a rule
+        operator: SPEC §2's ``contains`` ignores case only."""
+        return search.search_contacts(self, text, limit, offset)
 
     def explain(self, rules: Any, email: str) -> dict:
         """Why a contact is in or out: ``{"contact", "matches", "rules"}``, where ``rules`` has each top-level rule

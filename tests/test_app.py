@@ -474,7 +474,7 @@ def test_contacts_search_is_paged(db):
     rules = [{"match": "any", "rules": [{"field": f, "operator": "contains", "value": "inc"}
                                         for f in ("email", "name", "company")]}]
     n = db.count(rules)
-    assert f"Contacts 1–25 of {n:,}, ordered by id" in [c.value for c in at.caption]
+    assert any(c.value.startswith(f"Contacts 1–25 of {n:,}, ordered by id") for c in at.caption)
     assert len(at.dataframe[0].value) == 25
 
 
