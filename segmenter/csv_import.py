@@ -46,6 +46,7 @@ _ORDER_WORD = {"dayfirst": "day-first", "monthfirst": "month-first"}
 _ORDER_TEXT = {"dayfirst": "day-first (DD-MM-YYYY)", "monthfirst": "month-first (MM-DD-YYYY)"}
 _BOOL_WORDS = ("true", "false", "yes", "no")
 MAX_TEXT_CELLS = 20  # cells listed as the reason a new column is text
+_SAMPLE = 1_000  # first non-empty cells looked at before a whole column is tested
 MOSTLY = 0.8  # a text column is "numbers except a few cells" when at least this share of its cells are numbers
 
 Source = str | os.PathLike | bytes | bytearray | IO[bytes] | IO[str]
@@ -424,10 +425,16 @@ def _text_because(texts: list[str], lines: list[int]) -> tuple[str | None, list[
     """For a column guessed as text: the type most of its cells have (at least ``MOSTLY`` of the non-empty ones),
     the first ``MAX_TEXT_CELLS`` (line, cell) pairs that are not of that type, and how many such cells there are.
     (None, [], 0) when no type comes close: the column is text by nature, not because of a few cells."""
+    # A look at the first cells first: a column that is text by nature (names, notes, phone numbers) is passed over
+    # without testing a million values (1M unique names: 7.6 s without this look, under load)
+    sample = list(itertools.islice((v for v in texts if v), _SAMPLE))
+    likely = [(t, fits) for t, fits in _FITS if sum(map(fits, sample)) >= len(sample) / 2]
+    if not likely:
+        return None, [], 0
     counts = Counter(v for v in texts if v)
     filled = sum(counts.values())
     allowed = filled - math.ceil(MOSTLY * filled)  # at most this many cells may be the odd ones out
-    for ftype, fits in _FITS:
+    for ftype, fits in likely:
         odd, bad = 0, set()
         for v, n in counts.items():
             if not fits(v):

@@ -56,3 +56,16 @@ def test_rejected_rows_carry_their_original_cells(seg):
     report = seg.import_csv("Email,Name,Score\nok@x.com,Ok,1\nnot-an-email, Bad Row ,2\n")
     assert report.headers == ["Email", "Name", "Score"]
     assert [(r.line, r.cells) for r in report.rejected] == [(3, ("not-an-email", " Bad Row ", "2"))]
+
+
+def test_the_cli_says_how_many_rows_repeated_an_email(sqlite_url, tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "dup.csv"
+    source.write_text("email,name\ndup@x.com,First\nDUP@x.com,Second\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "segmenter", "import", str(source), "--database", sqlite_url],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "inserted: 1  updated: 0  rejected: 0  repeated emails: 1 rows"
+
