@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +28,9 @@ NEEDS: dict[str, str] = {
     # viewer: build rules, see counts, previews, funnel, breakdown, explain; open links
     **dict.fromkeys([
         "fields", "catalogue", "validate", "count", "funnel", "contacts", "explain", "breakdown", "total_contacts",
-        "suggestions", "list_segments", "get_segment", "get_segment_contacts", "export_columns", "order", "overlap",
-        "split", "history", "changes", "as_user", "close", "segment_graph", "resolver", "segment_users",
-        "segment_choices", "backend_status", "get_contact", "search_contacts"], VIEWER),
+        "suggestions", "list_segments", "get_segment", "get_segment_contacts", "contact_batches", "export_columns",
+        "order", "overlap", "split", "history", "changes", "as_user", "close", "segment_graph", "resolver",
+        "segment_users", "segment_choices", "backend_status", "get_contact", "search_contacts"], VIEWER),
     # editor: + save, update, rename, duplicate, delete segments; export CSV
     **dict.fromkeys([
         "create_segment", "update_segment", "delete_segment", "export_csv", "export_frames", "match",
@@ -113,6 +114,14 @@ def scoped_class() -> type:
                         raise self._page_denied(None)
                     return rows
                 return super().contacts(rules, limit=limit, offset=offset, **kw)
+
+            def contact_batches(self, segment_id_or_rules: Any, *, limit: int | None = None, offset: int = 0,
+                                **kw: Any) -> Iterator[list[dict]]:
+                if self.role != VIEWER:
+                    return super().contact_batches(segment_id_or_rules, limit=limit, offset=offset, **kw)
+                # A viewer's page is at most VIEWER_PAGE_LIMIT rows: read it whole, with the same checks as contacts.
+                kw.pop("batch", None)
+                return iter([self.contacts(self._rules_of(segment_id_or_rules), limit=limit, offset=offset, **kw)])
 
             def _page_denied(self, limit: int | None) -> PermissionDenied:
                 asked = f"a page of {limit:,} contacts" if limit is not None else "every matching contact at once"

@@ -62,6 +62,12 @@ class Backend(Protocol):
         (maybe empty)."""
         ...
 
+    def record_batches(self, rules: Rules, now: dt.datetime, batch: int = 10_000, *,
+                       order: Order | None = None) -> Iterator[list[dict]]:
+        """The matching contacts as ``page``'s records, at most ``batch`` at a time, in ``order``: a large result
+        is never held whole (the JSON contacts endpoint streams it); at least one list (maybe empty)."""
+        ...
+
     def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[dict]:
         """The matching contacts by ``field``: ``[{"value", "count"}]`` (``"values"`` too on ``(other)``), grouped
         and labelled by segmenter/breakdown.py; the same rows on every back end."""
@@ -192,6 +198,10 @@ class AutoBackend:
     def frames(self, rules: Rules, now: dt.datetime, batch: int = 50_000, *,
                order: Order | None = None) -> Iterator[pd.DataFrame]:
         return self.current().frames(rules, now, batch, order=order)
+
+    def record_batches(self, rules: Rules, now: dt.datetime, batch: int = 10_000, *,
+                       order: Order | None = None) -> Iterator[list[dict]]:
+        return self.current().record_batches(rules, now, batch, order=order)
 
     def breakdown(self, rules: Rules, now: dt.datetime, field: str, limit: int) -> list[dict]:
         return self.current().breakdown(rules, now, field, limit)

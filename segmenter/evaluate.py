@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -276,6 +276,20 @@ class MemoryBackend:
                 pos = self.snapshot.positions_of(ids[start:start + batch])
                 frame = self.snapshot.frame(pos[pos >= 0])
             yield frame
+
+    def record_batches(self, rules: Rules, now: dt.datetime, batch: int = 10_000, *,
+                       order: Order | None = None) -> Iterator[list[dict]]:
+        """``page``'s records, ``batch`` at a time: the matching ids are fixed once, each batch read under the lock."""
+        with self.snapshot.lock:
+            ids = self.snapshot.ids[memory_order(order, self.snapshot, self.positions(rules, now))]
+        if len(ids) == 0:
+            yield []
+            return
+        for start in range(0, len(ids), batch):
+            with self.snapshot.lock:
+                pos = self.snapshot.positions_of(ids[start:start + batch])
+                records = self.snapshot.records(pos[pos >= 0])
+            yield records
 
     def total(self) -> int:
         with self.snapshot.lock:

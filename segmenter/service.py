@@ -396,6 +396,21 @@ class Segmenter(SegmentTools):
         return self.contacts(self._rules_of(_segment_id(segment_id)), limit=limit, offset=offset,
                              order_by=order_by, descending=descending)
 
+    def contact_batches(self, segment_id_or_rules: Any, *, limit: int | None = None, offset: int = 0,
+                        order_by: str | None = None, descending: bool = False,
+                        batch: int = 10_000) -> Iterator[list[dict]]:
+        """``contacts`` (or ``get_segment_contacts`` for a segment id) a batch at a time: the same JSON-ready records
+        in the same order, never the whole result in memory at once (the HTTP API streams JSON pages from it).
+        Everything is checked here, at the call (unknown segment, invalid rules, ``order_by``, ``limit``); reading
+        contacts to show them is not an export, so nothing is audited (as with ``contacts``)."""
+        limit, offset = _check_page(limit, offset)
+        checked = self._rules_of(segment_id_or_rules)
+        order = self.order(order_by, descending)
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise SegmenterError(f"batch must be a whole number >= 1, got {short_repr(batch)}")
+        batches = self.backend.record_batches(checked, _now(), batch, order=order)
+        return _json_batches(_page_records(batches, limit, offset) if limit is not None or offset else batches)
+
     def export_csv(self, segment_id_or_rules: Any, dest: Any, *, columns: list[str] | None = None,
                    order_by: str | None = None, descending: bool = False, file_name: str | None = None,
                    bom: bool = False) -> int:
@@ -594,6 +609,26 @@ def _page(frames: Iterable[pd.DataFrame], limit: int | None, offset: int) -> Ite
         yield frame
         if left == 0:
             return
+
+
+def _page_records(batches: Iterable[list[dict]], limit: int | None, offset: int) -> Iterator[list[dict]]:
+    """The records ``offset`` .. ``offset + limit`` of a sequence of batches, still batch by batch."""
+    left = limit
+    for records in batches:
+        if offset >= len(records):
+            offset -= len(records)
+            continue
+        records, offset = records[offset:], 0
+        if left is not None:
+            records, left = records[:left], left - min(left, len(records))
+        yield records
+        if left == 0:
+            return
+
+
+def _json_batches(batches: Iterable[list[dict]]) -> Iterator[list[dict]]:
+    for records in batches:
+        yield [_json_ready(r) for r in records]
 
 
 MAX_PAGE = 2**63 - 1  # the largest LIMIT/OFFSET both databases take (a 64-bit integer)

@@ -348,6 +348,19 @@ class SqlBackend:
             if not sent:
                 yield _frame(catalogue, [])
 
+    def record_batches(self, rules: Rules, now: dt.datetime, batch: int = 10_000, *,
+                       order: Order | None = None) -> Iterator[list[dict]]:
+        """``page``'s records, ``batch`` at a time, through a server-side cursor (PostgreSQL)."""
+        with self.engine.connect() as conn:
+            catalogue, table, where = self.where(conn, rules, now)
+            result = conn.execution_options(yield_per=batch).execute(self._select(catalogue, table, where, order))
+            sent = False
+            for part in result.partitions():
+                sent = True
+                yield self._records(catalogue, part)
+            if not sent:
+                yield []
+
     def total(self) -> int:
         with self.engine.connect() as conn:
             return store.count_contacts(conn)

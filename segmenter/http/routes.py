@@ -3,11 +3,11 @@ handed in as a dependency (the one the app was made with, kept in ``app.state``)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
@@ -116,12 +116,27 @@ def segment_contacts(seg: SegmenterDep,
                                    offset=offset)
         return StreamingResponse(csv_batches(names or seg.export_columns(), frames, bom=bom), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    contacts = seg.get_segment_contacts(segment_id, limit=limit, offset=offset, order_by=order_by, descending=desc)
+    # Checked now (unknown segment, order_by, a viewer's page size), before the response starts; then streamed a
+    # batch at a time, so a page of a million contacts never sits whole in the server's memory.
+    batches = seg.contact_batches(segment_id, limit=limit, offset=offset, order_by=order_by, descending=desc)
     total = seg.get_segment(segment_id)["contacts_count"]
-    if names is not None:
-        contacts = [{k: c.get(k) for k in names} for c in contacts]
-    # Already JSON-ready: skip re-validating a possibly large list against the response model.
-    return JSONResponse(contacts, headers={"X-Total-Count": str(total)} if total is not None else None)
+    return StreamingResponse(json_array(batches, names), media_type="application/json",
+                             headers={"X-Total-Count": str(total)} if total is not None else None)
+
+
+def json_array(batches: Iterable[list[dict]], names: list[str] | None) -> Iterator[bytes]:
+    """One JSON array written a batch at a time, encoded as JSONResponse would (UTF-8, no NaN, compact)."""
+    yield b"["
+    first = True
+    for records in batches:
+        if names is not None:
+            records = [{k: r.get(k) for k in names} for r in records]
+        if not records:
+            continue
+        body = json.dumps(records, ensure_ascii=False, allow_nan=False, separators=(",", ":"))[1:-1]
+        yield (body if first else "," + body).encode("utf-8")
+        first = False
+    yield b"]"
 
 
 @router.delete("/api/contacts", response_model=DeletedOut, responses=error_responses(400, 422), tags=["contacts"],
