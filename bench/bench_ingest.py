@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -23,11 +24,14 @@ from segmenter.contacts import plain_values as _plain_values  # noqa: E402
 from bench_counts import machine  # noqa: E402
 
 
+CPU: dict[str, float] = {}  # this process's CPU seconds per step: on a shared machine the steadier figure
+
+
 def timed(label: str, fn) -> float:
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     fn()
-    seconds = time.perf_counter() - t
-    print(f"  {label}: {seconds:.1f} s", flush=True)
+    seconds, CPU[label] = time.perf_counter() - t, time.process_time() - cpu
+    print(f"  {label}: {seconds:.1f} s wall, {CPU[label]:.1f} s CPU, load {os.getloadavg()[0]:.1f}", flush=True)
     return seconds
 
 
@@ -51,6 +55,8 @@ def run(n: int) -> dict:
             out["import_csv"] = timed(f"import_csv({n:,} rows)",
                                       lambda: report.update(seg.import_csv(csv_path).as_dict()))
             out["import_csv_inserted"] = report.get("inserted")
+    out["cpu_s"] = dict(CPU)
+    out["loadavg_after"] = os.getloadavg()
     return out
 
 

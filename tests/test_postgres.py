@@ -218,3 +218,46 @@ def test_bulk_upsert_through_copy_writes_what_row_batches_write(pg_url, monkeypa
     assert copy_dates == rows_dates
     five = copy_frame.set_index("email").loc["5@x.com"]
     assert (five["name"], five["company"], five["status"]) == ("N5", "Five Inc", "active")
+
+
+def test_the_change_log_is_written_once_per_statement_with_every_changed_id(pg_url):
+    """Revision 0006: statement triggers with transition tables log what the row triggers logged — every inserted,
+    updated and deleted id, and the old id of a row whose id changed — under the same lock; downgrading to 0005
+    brings the row trigger back and upgrading again keeps the data."""
+    from alembic import command
+
+    def logged_after(conn, seq: int) -> list:
+        return sorted(r[0] for r in conn.exec_driver_sql(
+            f"SELECT contact_id FROM contact_changes WHERE seq > {seq}"))
+
+    with segmenter.connect(pg_url, backend="memory") as s:
+        s.add_contacts([{"email": f"{i}@x.com", "status": "active", "company": "Acme Inc"} for i in range(6)])
+        assert s.count(SEED) == 6
+        loaded = s.snapshot.last_load
+        engine = store.make_engine(pg_url)
+        with engine.begin() as conn:
+            kinds = dict(conn.exec_driver_sql(
+                "SELECT tgname, tgtype & 1 FROM pg_trigger WHERE tgrelid = 'contacts'::regclass AND NOT tgisinternal"
+            ).fetchall())
+            assert kinds == {"contacts_inserted": 0, "contacts_updated": 0, "contacts_deleted": 0,
+                             "contacts_truncated": 0}  # bit 1 of tgtype: FOR EACH ROW
+            top = conn.exec_driver_sql("SELECT max(seq) FROM contact_changes").scalar_one()
+            conn.exec_driver_sql("INSERT INTO contacts (email, status, company) "
+                                 "SELECT 'n' || g || '@x.com', 'active', 'Inc' FROM generate_series(1, 3) AS g")
+            conn.exec_driver_sql("UPDATE contacts SET status = 'gone' WHERE email IN ('0@x.com', '1@x.com')")
+            conn.exec_driver_sql("UPDATE contacts SET id = 1000 WHERE email = '2@x.com'")
+            conn.exec_driver_sql("DELETE FROM contacts WHERE email = '3@x.com'")
+            conn.exec_driver_sql("UPDATE contacts SET status = 'none' WHERE false")
+            assert logged_after(conn, top) == [1, 2, 3, 4, 7, 8, 9, 1000]
+        assert s.count(SEED) == 6  # 2@ (now id 1000), 4@, 5@ and the three new ones
+        assert s.snapshot.last_load is loaded  # kept fresh from the log, not reloaded
+        with store.writing(engine) as conn:
+            command.downgrade(store._alembic_config(conn), "0005")
+        with engine.begin() as conn:
+            top = conn.exec_driver_sql("SELECT max(seq) FROM contact_changes").scalar_one()
+            conn.exec_driver_sql("UPDATE contacts SET status = 'active' WHERE email = '0@x.com'")
+            assert logged_after(conn, top) == [1]
+        with store.writing(engine) as conn:
+            command.upgrade(store._alembic_config(conn), "head")
+        engine.dispose()
+        assert s.count(SEED) == 7
