@@ -8,7 +8,10 @@ from ui import auth
 from ui import format as fmt
 from ui.resources import backend_box, get_segmenter
 
-st.set_page_config(page_title="Segmenter", page_icon="🎯", layout="wide")
+# "auto" with a width: Streamlit collapses the sidebar by itself only at 768 px wide or less (a fixed breakpoint);
+# above that it stays open, so it is kept narrow (240 px, not 300) and the pages' rows wrap instead of being cut.
+SIDEBAR_PX = 240
+st.set_page_config(page_title="Segmenter", page_icon="🎯", layout="wide", initial_sidebar_state=SIDEBAR_PX)
 
 me = auth.identity()  # with [auth]: sign in and be on the allowed list, or the run stops here, before any data
 pages = [

@@ -9,6 +9,8 @@ from ui import format as fmt
 from ui.resources import get_segmenter
 from ui.rule_row import add_group, add_rule, edit_rules
 
+SIDE_BY_SIDE_PX = 420  # Save and Export sit side by side when the page is at least twice as wide
+
 seg = get_segmenter()
 state.init()
 panels.apply_link(seg)
@@ -38,11 +40,11 @@ def builder() -> None:
     rules, waiting = edit_rules(catalogue, seg.url)
     encoded = fmt.encode_rules(rules)
     state.sync_address(rules, encoded if len(encoded) <= fmt.MAX_LINK_CHARS else None)
-    a, b, c = st.columns(3)
-    a.button("Add rule", icon=":material/add:", key="add_rule", on_click=add_rule, args=(catalogue,), width="stretch")
-    b.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group, args=(catalogue,),
-             width="stretch")
-    c.button("Start a new segment", key="clear_rules", on_click=_clear, width="stretch")
+    with st.container(horizontal=True, wrap=True, key="rule_buttons"):  # wraps on a narrow page, never cut
+        st.button("Add rule", icon=":material/add:", key="add_rule", on_click=add_rule, args=(catalogue,))
+        st.button("Add group (any / all)", icon=":material/add:", key="add_group", on_click=add_group,
+                  args=(catalogue,))
+        st.button("Start a new segment", key="clear_rules", on_click=_clear)
 
     total = seg.total_contacts()
     try:
@@ -69,7 +71,10 @@ def builder() -> None:
         compare.split_panel(seg, rules)
 
     st.divider()
-    save, out = st.columns(2, gap="large")
+    # Side by side where there is room, one under the other on a narrow page (a wrapping row, not columns, which
+    # would squeeze the buttons until their labels are cut).
+    with st.container(horizontal=True, wrap=True, gap="large", key="save_and_export"):
+        save, out = st.container(width=SIDE_BY_SIDE_PX), st.container(width=SIDE_BY_SIDE_PX)
     with save:
         st.subheader("Save")
         panels.save(seg, rules, waiting)

@@ -53,3 +53,51 @@ def test_the_preview_shows_the_first_rows_of_the_whole_segment_sorted(app_server
     download.value.save_as(str(saved))
     body = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))[1:]
     assert [int(r[0]) for r in body] == [c["id"] for c in want]
+
+
+# ---- item 14: nothing cut off at 800 px wide ---------------------------------------------------------------------
+
+CLIPPED_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  for (const el of main.querySelectorAll('[data-testid="stMetricValue"], [data-testid="stMetricValue"] *, '
+                                         + 'button, button *')) {
+    if (!visible(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (el.scrollWidth > el.clientWidth + 1 || r.right > width + 0.5 || r.left < -0.5)
+      out.push({text: el.innerText.slice(0, 60), scroll: el.scrollWidth, client: el.clientWidth,
+                left: Math.round(r.left), right: Math.round(r.right), width});
+  }
+  return out;
+}"""
+
+
+def test_nothing_is_cut_off_at_800_px_wide(app_server, page):
+    """Item 14: at 800 px the sidebar squeezed the page: the count showed as "2,…" and buttons were cut."""
+    from playwright.sync_api import expect
+
+    base, url = app_server
+    with segmenter.connect(url) as seg:
+        total = seg.total_contacts()
+        n = seg.count(ACTIVE)
+        made = seg.create_segment("A segment with a rather long name for a narrow screen", ACTIVE)
+    page.set_viewport_size({"width": 800, "height": 720})
+    for address, count in ((base, total), (f"{base}/?segment={made['id']}", n)):
+        page.goto(address)
+        expect(page.get_by_role("heading", name="Build a segment")).to_be_visible()
+        value = page.get_by_test_id("stMain").get_by_test_id("stMetricValue").first
+        expect(value).to_have_text(f"{count:,}")
+        _idle(page)
+        # the whole page is drawn: the first and the last buttons of the builder, and the rule row's value box
+        expect(page.get_by_role("button", name="Add rule", exact=True)).to_be_visible()
+        expect(page.locator(".st-key-export_csv button")).to_be_attached()
+        expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0)
+        page.wait_for_timeout(500)  # layout settles after the last delta
+        page.screenshot(path=str(ARTIFACTS / f"browser-800px-{'segment' if count == n else 'new'}.png"),
+                        full_page=True)
+        clipped = page.evaluate(CLIPPED_JS)
+        assert clipped == [], "\n".join(map(str, clipped))
+        box = value.bounding_box()
+        assert box and box["x"] + box["width"] <= 800

@@ -72,10 +72,13 @@ def offer_demo(seg: Segmenter) -> None:
 # ---- what the rules select ----------------------------------------------------------------------------------------
 
 def headline(n: int, total: int, waiting: int) -> None:
-    a, b, c = st.columns(3)
-    a.metric("Matching contacts", fmt.count(n))
-    b.metric("Share of all contacts", fmt.share(n, total), help=f"of {total:,} contacts")
-    c.metric("Rules waiting", waiting, help="Rules without a value yet, or with a problem: not applied")
+    """The live count, its share and the rules waiting. A row that wraps (a flex row, not columns): on a narrow
+    page a figure moves to the next line instead of being cut to "2,…"."""
+    with st.container(horizontal=True, wrap=True, gap="medium", key="headline"):
+        st.metric("Matching contacts", fmt.count(n), width="content")
+        st.metric("Share of all contacts", fmt.share(n, total), help=f"of {total:,} contacts", width="content")
+        st.metric("Rules waiting", waiting, help="Rules without a value yet, or with a problem: not applied",
+                  width="content")
 
 
 # How each type reads in either direction (SPEC §3 *Order*: text by lower case, false before true, empty last).
@@ -229,15 +232,15 @@ def _conflict(seg: Segmenter, rules: list, waiting: int, name: str) -> None:
     with st.container(border=True, key="save_conflict"):
         st.warning(f"Not saved: segment #{found['id']} was changed by {changed_by(found)} after you opened version "
                    f"{loaded.get('version')}. Your rules are still on screen; nothing was overwritten.")
-        theirs, new, overwrite = st.columns(3)
-        theirs.button("Load their version", key="conflict_load", on_click=_load_theirs, args=(seg, found["id"]),
-                      width="stretch", help="Drop your edits and open the segment as it is saved now.")
-        if new.button("Save mine as a new segment", key="conflict_new", width="stretch",
-                      help="Keep their version and save what is on screen as a new segment."):
+        choices = st.container(horizontal=True, wrap=True)
+        choices.button("Load their version", key="conflict_load", on_click=_load_theirs, args=(seg, found["id"]),
+                       help="Drop your edits and open the segment as it is saved now.")
+        if choices.button("Save mine as a new segment", key="conflict_new",
+                          help="Keep their version and save what is on screen as a new segment."):
             _save(seg, rules, waiting, name, as_new=True)
             st.rerun()
-        if overwrite.button("Overwrite anyway", key="conflict_overwrite", width="stretch", type="primary",
-                            help=f"Replace version {found['version']} with what is on screen."):
+        if choices.button("Overwrite anyway", key="conflict_overwrite", type="primary",
+                          help=f"Replace version {found['version']} with what is on screen."):
             _save(seg, rules, waiting, name, as_new=False, overwrite_version=found["version"])
             st.rerun()
 
@@ -255,12 +258,12 @@ def save(seg: Segmenter, rules: list, waiting: int) -> None:
     name = st.text_input("Segment name", loaded["name"] if loaded else "", max_chars=MAX_NAME,
                          key=f"segment_name:{loaded['id'] if loaded else 'new'}",
                          placeholder="e.g. Active enterprise customers")
-    left, right = st.columns(2)
+    buttons = st.container(horizontal=True, wrap=True)  # wraps on a narrow page, never cut
     label = f"Update segment #{loaded['id']}" if loaded else "Save segment"
-    if left.button(label, type="primary", key="save_segment", width="stretch"):
+    if buttons.button(label, type="primary", key="save_segment"):
         _save(seg, rules, waiting, name, as_new=not loaded)
         st.rerun()
-    if loaded and right.button("Save as a new segment", key="save_as_new", width="stretch"):
+    if loaded and buttons.button("Save as a new segment", key="save_as_new"):
         _save(seg, rules, waiting, name, as_new=True)
         st.rerun()
     _conflict(seg, rules, waiting, name)

@@ -220,7 +220,11 @@ def space_note(value: Any) -> str | None:
 def rule_row(row: dict, catalogue: Catalogue, url: str) -> dict | None:
     """Draw one rule and write the user's choices back into ``row``; returns the rule when it is complete and valid."""
     k = row["key"]
-    c_field, c_op, c_value, c_del = st.columns([3, 3, 5, 1], vertical_alignment="top")
+    # The remove button keeps its own width (a fourth column shrank to 1 px on a narrow page); the rest share the row.
+    line = st.container(horizontal=True, vertical_alignment="top", gap="small")
+    with line:
+        c_field, c_op, c_value = st.container(width="stretch").columns([3, 3, 5], vertical_alignment="top")
+    c_del = line
     names = catalogue.names + list(PSEUDO_FIELDS)
     field = c_field.selectbox("Field", names, index=_index(names, row["field"]), key=f"{k}:field",
                               label_visibility="collapsed", format_func=lambda n: _field_label(catalogue, n))
