@@ -41,6 +41,7 @@ FIRST_NAME_HEADERS = ("firstname",)
 LAST_NAME_HEADERS = ("lastname",)
 _FIRST_LAST = "first+last name → name"
 _DMY_RE = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_LEADING_ZERO_RE = re.compile(r"^-?0\d")
 _YMD_RE = re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$")
 _ORDER_WORD = {"dayfirst": "day-first", "monthfirst": "month-first"}
 _ORDER_TEXT = {"dayfirst": "day-first (DD-MM-YYYY)", "monthfirst": "month-first (MM-DD-YYYY)"}
@@ -330,7 +331,7 @@ def _targets(headers, known, mapping, has_values) -> dict[int, _Target]:
 # ---------------------------------------------------------------- values
 
 def _is_number_text(v: str) -> bool:
-    if v[0] == "+" or re.match(r"^-?0\d", v):
+    if v[0] == "+" or _LEADING_ZERO_RE.match(v):
         return False
     try:
         n = coerce_number(v)

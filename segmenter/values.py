@@ -10,6 +10,9 @@ from typing import overload
 
 UTC = dt.UTC
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_START_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_INT_RE = re.compile(r"[+-]?\d+")
+_FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 UNSTORABLE_RE = re.compile("[\ud800-\udfff\x00]")  # what unstorable() refuses, in one pass
 _ASCII_INVISIBLE_RE = re.compile("[\x00-\x1f\x7f]")  # the Cc characters of ASCII (it has no Cf)
@@ -96,7 +99,7 @@ def parse_datetime(text: str) -> dt.datetime:
     if is_date_text(s):
         d = dt.date.fromisoformat(s)
         return dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
+    if not _ISO_START_RE.match(s):
         raise ValueError(f"{short_repr(text)} is not a date or ISO 8601 datetime")
     try:
         parsed = dt.datetime.fromisoformat(s.replace("z", "Z"))
@@ -128,13 +131,13 @@ def coerce_number(value: object) -> float | int:
         return value
     if isinstance(value, str):
         s = value.strip()
-        if re.fullmatch(r"[+-]?\d+", s):
+        if _INT_RE.fullmatch(s):
             return int(s)
         try:
             f = float(s)
         except ValueError:
             raise ValueError(f"{short_repr(value)} is not a number") from None
-        if not math.isfinite(f) or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
+        if not math.isfinite(f) or not _FLOAT_RE.fullmatch(s):
             raise ValueError(f"{short_repr(value)} is not a number")
         return f
     raise ValueError(f"{short_repr(value)} is not a number")
