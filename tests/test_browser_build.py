@@ -101,3 +101,22 @@ def test_nothing_is_cut_off_at_800_px_wide(app_server, page):
         assert clipped == [], "\n".join(map(str, clipped))
         box = value.bounding_box()
         assert box and box["x"] + box["width"] <= 800
+
+
+def test_nothing_is_cut_off_on_segments_at_800_px_wide(app_server, page):
+    """Item 14 on the Segments page: the chosen segment's actions (open, duplicate, rename, delete) at 800 px."""
+    from playwright.sync_api import expect
+
+    base, url = app_server
+    with segmenter.connect(url) as seg:
+        made = seg.create_segment("Segments page at 800 px", ACTIVE)
+    page.set_viewport_size({"width": 800, "height": 720})
+    page.goto(f"{base}/segments")
+    expect(page.get_by_role("heading", name="Saved segments")).to_be_visible()
+    _idle(page)
+    row = page.locator(f".st-key-segment_row_{made['id']}")
+    expect(row.get_by_role("button", name="Delete")).to_be_visible()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "browser-800px-segments.png"), full_page=True)
+    clipped = page.evaluate(CLIPPED_JS)
+    assert clipped == [], "\n".join(map(str, clipped))

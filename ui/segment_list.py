@@ -117,18 +117,18 @@ def conflict_box(seg: Segmenter, s: dict) -> None:
         what = (f"renamed to “{fmt.md(fmt.cut(found['mine']['name']))}”" if action == "rename" else "deleted")
         st.warning(f"Not {what}: #{s['id']} was changed by {changed_by(found)} after this list was read. Nothing "
                    "was changed; the list shows their version.")
-        theirs, new, overwrite = st.columns(3)
-        theirs.button("Load their version" if action == "rename" else "Keep their version",
-                      key=f"conflict_keep:{s['id']}", on_click=_keep_theirs, args=(s["id"],), width="stretch")
+        choices = st.container(horizontal=True, wrap=True)
+        choices.button("Load their version" if action == "rename" else "Keep their version",
+                       key=f"conflict_keep:{s['id']}", on_click=_keep_theirs, args=(s["id"],))
         if action == "rename":
-            new.button("Save mine as a new segment", key=f"conflict_new:{s['id']}", on_click=_save_mine_as_new,
-                       args=(seg, found), width="stretch",
-                       help="Their segment stays; the segment as you saw it is saved under your name.")
-            overwrite.button("Overwrite anyway", key=f"conflict_overwrite:{s['id']}", type="primary", width="stretch",
-                             on_click=_rename, args=(seg, s, found["mine"]["name"], found["version"]))
+            choices.button("Save mine as a new segment", key=f"conflict_new:{s['id']}", on_click=_save_mine_as_new,
+                           args=(seg, found), help="Their segment stays; the segment as you saw it is saved under "
+                           "your name.")
+            choices.button("Overwrite anyway", key=f"conflict_overwrite:{s['id']}", type="primary",
+                           on_click=_rename, args=(seg, s, found["mine"]["name"], found["version"]))
         else:
-            overwrite.button("Delete anyway", key=f"conflict_delete:{s['id']}", type="primary", width="stretch",
-                             on_click=_delete, args=(seg, s, found["version"]))
+            choices.button("Delete anyway", key=f"conflict_delete:{s['id']}", type="primary",
+                           on_click=_delete, args=(seg, s, found["version"]))
 
 
 def _matches(segment: dict, text: str) -> bool:
@@ -177,22 +177,23 @@ def actions(seg: Segmenter, s: dict, me: auth.Identity, users: list[int], names:
             why = f" ({fmt.md(s['error'])})" if s.get("error") else ""
             st.warning(f"It cannot be evaluated: its rules name a field that no longer exists{why}; open it in Build "
                        "to paste corrected rules.")
-        open_, copy, rename, delete = st.columns(4)
-        if open_.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:", width="stretch"):
+        # A wrapping row, not four columns: on a narrow page a button moves to the next line instead of being cut.
+        row = st.container(horizontal=True, wrap=True, key=f"segment_actions_{s['id']}")
+        if row.button("Open in Build", key=f"open:{s['id']}", icon=":material/tune:"):
             st.session_state[state.QUERY_APPLIED] = None  # open the saved version even if this one is being edited
             st.switch_page("app_pages/build.py", query_params={"segment": str(s["id"])})
         if not auth.can(me, auth.EDITOR):  # shown, but disabled with the reason
             reason = auth.why_not(me, auth.EDITOR, "changing segments")
-            for column, label in ((copy, "Duplicate"), (rename, "Rename"), (delete, "Delete")):
-                column.button(label, key=f"{label.lower()}:{s['id']}", width="stretch", disabled=True, help=reason)
+            for label in ("Duplicate", "Rename", "Delete"):
+                row.button(label, key=f"{label.lower()}:{s['id']}", disabled=True, help=reason)
             return
-        copy.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(seg, s), width="stretch")
-        with rename.popover("Rename", width="stretch"):
+        row.button("Duplicate", key=f"duplicate:{s['id']}", on_click=_duplicate, args=(seg, s))
+        with row.popover("Rename"):
             # A form: Enter in the box submits it, so the typed name is saved rather than dropped.
             with st.form(f"rename_form:{s['id']}", border=False):
                 st.text_input("New name", s["name"], key=f"rename:{s['id']}", max_chars=MAX_NAME)
                 st.form_submit_button("Save name", key=f"rename_save:{s['id']}", on_click=_rename, args=(seg, s))
-        with delete.popover("Delete", width="stretch"):
+        with row.popover("Delete"):
             st.write(f"Delete “{fmt.md(s['name'])}” (#{s['id']})? This cannot be undone; contacts are not affected.")
             st.button("Yes, delete it", key=f"delete:{s['id']}", type="primary", on_click=_delete, args=(seg, s))
 
