@@ -60,7 +60,7 @@ def builder() -> None:
     compare.changes_panel(seg)
     preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])
     with preview:
-        listing = panels.preview(seg, rules, n, catalogue=catalogue)
+        listing = panels.preview(seg, rules, n, catalogue)
     with funnel:
         panels.funnel(seg, rules, total)
     with chart:

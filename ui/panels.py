@@ -138,23 +138,20 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def preview(seg: Segmenter, rules: list, n: int, key: str = "preview", catalogue: Catalogue | None = None) -> Listing:
-    """One page of the matching contacts (never the whole result) in the order chosen, and where it sits in the
-    total. With ``catalogue`` (Build) the order can be chosen and the page is a static table: a grid's header
-    click would sort only the rows on screen, which misleads. Without it (Contacts) the page is ordered by id."""
-    listing = order_controls(catalogue) if catalogue is not None else Listing()
+def preview(seg: Segmenter, rules: list, n: int, catalogue: Catalogue) -> Listing:
+    """One page of the matching contacts (never the whole result) in the order and columns chosen, and where it
+    sits in the total. A static table: a grid's header click would sort only the rows on screen, which misleads."""
+    listing = order_controls(catalogue)
     pages = max(1, math.ceil(n / PAGE_SIZE))
-    ordered = "" if listing == Listing() else f":{listing.order_by}:{listing.descending}"
-    page = st.columns([1, 3])[0].number_input(f"Page (of {pages:,})", 1, pages, 1,
-                                              key=f"{key}_page:{pages}{ordered}")  # a new order starts at page 1
+    page = st.columns([1, 3])[0].number_input(
+        f"Page (of {pages:,})", 1, pages, 1,
+        key=f"preview_page:{pages}:{listing.order_by}:{listing.descending}")  # a new order starts at page 1
     rows = seg.contacts(rules, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order_by=listing.order_by,
                         descending=listing.descending)
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(f"Contacts {first:,}–{first + len(rows) - 1:,} of {n:,}, {listing.words()}" if rows
                else "No contacts match.")
-    if rows and catalogue is None:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    elif rows and not listing.columns:
+    if rows and not listing.columns:
         st.warning("Choose at least one column to show and export.")
     elif rows:
         st.table(pd.DataFrame(rows, columns=list(listing.columns)).map(_cell), hide_index=True)
