@@ -26,7 +26,8 @@ router = st.navigation(pages)
 seg = get_segmenter()
 with st.sidebar:
     st.caption("Database in use")
-    st.code(seg.safe_url, language=None, wrap_lines=True)
+    # Inline code, not st.code: a code block makes the browser fetch a 1.5 MB highlighter before the first page shows.
+    st.caption(fmt.code_span(seg.safe_url))
     st.metric("Contacts", fmt.count(seg.total_contacts()))
     backend_box(seg)
     auth.account_box(me)

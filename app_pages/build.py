@@ -28,6 +28,11 @@ def _clear() -> None:
     st.query_params.clear()
 
 
+TABS = ["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"]
+TAB_KEY = "build_tab"
+JSON_KEY = "rules_json_open"  # the open tab's label; tests open one with session_state[TAB_KEY] = label
+
+
 @st.fragment
 def builder() -> None:
     """Everything that depends on the rules: editing one reruns only this, not the page."""
@@ -58,17 +63,23 @@ def builder() -> None:
                        "saved differs from what is on screen.")
         panels.headline(n, total, waiting)
     compare.changes_panel(seg)
-    preview, funnel, chart, why, split = st.tabs(["Preview", "Funnel", "Breakdown", "Explain a contact", "A/B split"])
+    # Only the open tab's work runs (and reaches the browser): a first load draws the count and the preview, not four
+    # charts and tables nobody looks at yet. The preview always runs: the export below follows its columns and order.
+    preview, funnel, chart, why, split = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
     with preview:
         listing = panels.preview(seg, rules, n, catalogue)
-    with funnel:
-        panels.funnel(seg, rules, total)
-    with chart:
-        insight.breakdown(seg, rules, catalogue)
-    with why:
-        insight.explain(seg, rules)
-    with split:
-        compare.split_panel(seg, rules)
+    if funnel.open:
+        with funnel:
+            panels.funnel(seg, rules, total)
+    if chart.open:
+        with chart:
+            insight.breakdown(seg, rules, catalogue)
+    if why.open:
+        with why:
+            insight.explain(seg, rules)
+    if split.open:
+        with split:
+            compare.split_panel(seg, rules)
 
     st.divider()
     # Side by side where there is room, one under the other on a narrow page (a wrapping row, not columns, which
@@ -82,8 +93,11 @@ def builder() -> None:
         st.subheader("Export and share")
         panels.export(seg, rules, n, listing)
         panels.share(rules)
-    with st.expander("Rules as JSON (view, copy, paste)"):
-        panels.rules_json(seg, rules)
+    # Run only when opened: its code block needs a 1.5 MB highlighter in the browser, which would delay first load.
+    as_json = st.expander("Rules as JSON (view, copy, paste)", key=JSON_KEY, on_change="rerun")
+    if as_json.open:
+        with as_json:
+            panels.rules_json(seg, rules)
 
 
 builder()

@@ -50,7 +50,8 @@ def signed_in(email: str | None, *, verified: bool | None = True, team: dict | N
 
 
 def shows_no_data(at: AppTest) -> None:
-    assert not at.metric and not at.dataframe and not at.sidebar.code and not at.selectbox
+    assert not at.metric and not at.dataframe and not at.selectbox
+    assert not [c for c in at.sidebar.caption if "sqlite:" in c.value]  # not even the database in use
 
 
 # ---- who gets in ---------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from segmenter.access import os_user
 from segmenter.reference import ReferenceBackend
 from segmenter.rules import describe
 from ui.downloads import csv_export, definitions_json, read_definitions
-from ui.format import decode_rules, encode_rules
+from ui.format import code_span, decode_rules, encode_rules
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT = 60  # seconds per script run; the machine is shared, and a first run opens the database
@@ -40,13 +40,24 @@ def empty_db(sqlite_url, monkeypatch):
         yield s
 
 
-def start(page: str | None = None, **query) -> AppTest:
+def start(page: str | None = None, *, tab: str | None = None, **query) -> AppTest:
+    """The app after its first run (on ``page``); ``tab``: Build's tab to open (only the open tab's work runs)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params.update(query)
+    if tab is not None:
+        open_tab(at, tab)
     at.run()
     if page:
+        if tab is not None:  # a page switch starts the page's widgets afresh
+            open_tab(at, tab)
         at.switch_page(page).run()
     assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open one of Build's tabs at the next run, as a click on it would (the tabs keep their state under a key)."""
+    at.session_state["build_tab"] = label
     return at
 
 
@@ -108,7 +119,8 @@ def test_build_page_shows_database_total_and_live_count(db):
     at = start()
     no_errors(at)
     assert [t.value for t in at.title] == ["Build a segment"]
-    assert db.safe_url in [c.value for c in at.sidebar.code]
+    assert code_span(db.safe_url) in [c.value for c in at.sidebar.caption]
+    assert not at.code  # no code block on first load: it would make the browser fetch a 1.5 MB highlighter
     assert metric(at, "Contacts") == "600"
     assert count_shown(at) == 600  # no rules: every contact
     assert metric(at, "Share of all contacts") == "100.0%"
@@ -241,6 +253,7 @@ def test_main_journey_build_save_list_open_by_link_export(db):
     expected = db.count(rules)
     assert count_shown(at) == expected < db.count(one)
     assert expected == len(oracle_ids(db, rules))
+    open_tab(at, "Funnel").run()
     assert funnel_shown(at) == {"all contacts": 600, "1. status is 'active'": len(oracle_ids(db, one)),
                                 "2. plan is one of 'pro', 'enterprise'": expected}
 
@@ -334,7 +347,7 @@ def test_with_auth_every_page_asks_for_sign_in_first_and_shows_no_data(db):
     at.run()
     no_errors(at)
     assert [b.label for b in at.button] == ["Sign in"]
-    assert not at.metric and not at.dataframe and not at.sidebar.code
+    assert not at.metric and not at.dataframe and not [c for c in at.sidebar.caption if db.safe_url in c.value]
 
 
 def test_no_sign_in_without_auth_settings(db):
@@ -351,7 +364,7 @@ def test_unsaved_rules_open_from_a_rules_link(db):
     no_errors(at)
     assert count_shown(at) == db.count(rules)
     assert "vip is true" in [m.value.replace("\\", "") for m in at.markdown if "vip" in m.value][0]
-    code = [c.value for c in at.code if "?rules=" in c.value]
+    code = [c.value.strip("` ") for c in at.caption if "?rules=" in c.value]
     assert code and code[0].endswith("?rules=" + encode_rules(rules))
 
 
@@ -405,6 +418,9 @@ def test_text_from_a_link_is_shown_literally_not_as_markdown(db):
 
 def test_rules_json_can_be_pasted_and_bad_json_is_reported(db):
     at = start()
+    assert not at.text_area  # the JSON view runs only once opened
+    at.session_state["rules_json_open"] = True
+    at.run()
     at.text_area(key="paste_rules").input("[{'field': 1}]").run()
     at.button(key="use_pasted").click().run()
     assert any("not valid JSON" in e.value for e in at.error)

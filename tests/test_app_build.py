@@ -3,33 +3,17 @@ order (SPEC §3 *Order*), saves say which version they were made from (SPEC §3 
 save is never overwritten silently, and the export's columns, file name and encoding can be chosen."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import segmenter
+from test_app import db  # noqa: F401 - the fixture: a real SQLite file with 600 demo contacts
+from test_app import start as _start
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
-TIMEOUT = 60  # seconds per script run; the machine is shared, and a first run opens the database
 ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
 
 
-@pytest.fixture
-def db(sqlite_url, monkeypatch):
-    """A real SQLite file with 600 demo contacts, used by the app through $SEGMENTER_DATABASE_URL."""
-    monkeypatch.setenv("SEGMENTER_DATABASE_URL", sqlite_url)
-    with segmenter.connect(sqlite_url) as s:
-        s.load_demo(600)
-        yield s
-
-
 def start(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
+    at = _start(page, **query)
     no_errors(at)
     return at
 

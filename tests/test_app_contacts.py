@@ -7,19 +7,9 @@ import io
 
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-from test_app import no_errors, start
+from test_app import db, no_errors, start  # noqa: F401 - db is the fixture (600 demo contacts)
 
-import segmenter
 from ui.format import md
-
-
-@pytest.fixture
-def db(sqlite_url, monkeypatch):
-    """A real SQLite file with 600 demo contacts, used by the app through $SEGMENTER_DATABASE_URL."""
-    monkeypatch.setenv("SEGMENTER_DATABASE_URL", sqlite_url)
-    with segmenter.connect(sqlite_url) as s:
-        s.load_demo(600)
-        yield s
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def captions(at) -> str:
 # ---- breakdown ---------------------------------------------------------------------------------------------------
 
 def test_breakdown_offers_no_field_with_one_value_per_contact(db):
-    at = start()
+    at = start(tab="Breakdown")
     options = at.selectbox(key="breakdown_field").options
     names = [o.split(" · ")[0] for o in options]
     assert {"status", "plan", "country", "vip", "mrr", "created_at"} <= set(names)
@@ -38,9 +38,9 @@ def test_breakdown_offers_no_field_with_one_value_per_contact(db):
 
 
 def test_breakdown_defaults_to_a_field_the_rules_do_not_fix(db):
-    at = start()
+    at = start(tab="Breakdown")
     assert at.selectbox(key="breakdown_field").value == "status"
-    at = start(rules=encode_rules(ACTIVE))
+    at = start(tab="Breakdown", rules=encode_rules(ACTIVE))
     # status = active leaves one bar: the chart opens on the next useful field instead, over the matching contacts
     assert at.selectbox(key="breakdown_field").value == "plan"
     assert dict(chart_data(at)) == Counter(c["plan"] for c in matching(db, ACTIVE))
@@ -48,7 +48,7 @@ def test_breakdown_defaults_to_a_field_the_rules_do_not_fix(db):
 
 
 def test_a_field_the_analyst_chose_is_kept_while_rules_change(db):
-    at = start()
+    at = start(tab="Breakdown")
     at.selectbox(key="breakdown_field").set_value("vip").run()
     row = add_rule(at, "status", "equals")
     widget(at.text_input, f"{row}:v:").input("active").run()
@@ -58,7 +58,7 @@ def test_a_field_the_analyst_chose_is_kept_while_rules_change(db):
 
 
 def test_breakdown_bars_carry_their_counts(db):
-    at = start()
+    at = start(tab="Breakdown")
     spec = chart_spec(at)
     layers = spec["layer"]
     text = [la for la in layers if (la["mark"]["type"] if isinstance(la["mark"], dict) else la["mark"]) == "text"]
@@ -66,7 +66,7 @@ def test_breakdown_bars_carry_their_counts(db):
 
 
 def test_top_ten_then_an_honest_other(db):
-    at = start()
+    at = start(tab="Breakdown")
     at.selectbox(key="breakdown_field").set_value("country").run()
     everyone = Counter(c["country"] for c in db.contacts([]))
     assert len(everyone) > 11
@@ -79,7 +79,7 @@ def test_top_ten_then_an_honest_other(db):
 
 
 def test_numbers_are_binned_on_round_edges(db):
-    at = start(rules=encode_rules(ACTIVE))
+    at = start(tab="Breakdown", rules=encode_rules(ACTIVE))
     at.selectbox(key="breakdown_field").set_value("mrr").run()
     people = matching(db, ACTIVE)
     mrr = [c["mrr"] for c in people if c["mrr"] is not None]
@@ -94,7 +94,7 @@ def test_numbers_are_binned_on_round_edges(db):
 
 
 def test_dates_by_a_period_chosen_from_their_span(db):
-    at = start()
+    at = start(tab="Breakdown")
     at.selectbox(key="breakdown_field").set_value("created_at").run()
     days = sorted(c["created_at"][:10] for c in db.contacts([]))
     assert days[0][:7] != days[-1][:7]
@@ -128,7 +128,7 @@ def test_explain_finds_a_contact_by_part_of_a_name_and_shows_each_rule_with_its_
     first_name = inside["name"].split()[0]
     namesakes = [c for c in everyone if first_name.lower() in (c["name"] or "").lower()
                  or first_name.lower() in c["email"]]
-    at = start(rules=encode_rules(PLANS))
+    at = start(tab="Explain a contact", rules=encode_rules(PLANS))
     at.text_input(key="explain_search").input(first_name.lower()).run()
     if len(namesakes) > 1:  # several: pick from the matches, labelled name <email>
         pick = at.selectbox(key=f"explain_pick:{first_name.lower()}")
@@ -148,7 +148,7 @@ def test_explain_shows_what_fails_in_nested_groups(db):
     outside = next(c for c in db.contacts([{"field": "status", "operator": "equals", "value": "active"},
                                            {"field": "plan", "operator": "equals", "value": "free"},
                                            {"field": "vip", "operator": "is_false"}]))
-    at = start(rules=encode_rules(PLANS))
+    at = start(tab="Explain a contact", rules=encode_rules(PLANS))
     at.text_input(key="explain_search").input(outside["email"].upper()).run()  # an exact email: no menu
     assert any("fails rule 2" in w.value for w in at.warning)
     lines = explained(at)
@@ -163,7 +163,7 @@ def test_explain_shows_what_fails_in_nested_groups(db):
 
 
 def test_explain_says_when_nothing_is_found(db):
-    at = start(rules=encode_rules(PLANS))
+    at = start(tab="Explain a contact", rules=encode_rules(PLANS))
     at.text_input(key="explain_search").input("nobody-at-all-xyz").run()
     assert any("No contact's email or name contains" in w.value for w in at.warning)
     assert not [m for m in at.markdown if "✅" in m.value or "❌" in m.value]

@@ -6,57 +6,12 @@ from __future__ import annotations
 import csv
 import io
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import segmenter
-
-APP = Path(__file__).resolve().parents[1] / "app.py"
-TIMEOUT = 60  # seconds per script run; the machine is shared, and a first run opens the database
+from test_app import add_rule, count_shown, db, start, widget  # noqa: F401 - db is a fixture
 
 ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
-
-
-@pytest.fixture
-def db(sqlite_url, monkeypatch):
-    """A real SQLite file with 600 demo contacts, used by the app through $SEGMENTER_DATABASE_URL."""
-    monkeypatch.setenv("SEGMENTER_DATABASE_URL", sqlite_url)
-    with segmenter.connect(sqlite_url) as s:
-        s.load_demo(600)
-        yield s
-
-
-def start(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def count_shown(at: AppTest) -> int:
-    return int(next(m.value for m in at.metric if m.label == "Matching contacts").replace(",", ""))
-
-
-def widget(elements, prefix: str):
-    """The one widget whose key starts with ``prefix`` (rule rows are keyed ``r<n>:<part>``)."""
-    found = [w for w in elements if w.key and w.key.startswith(prefix)]
-    assert len(found) == 1, (prefix, [w.key for w in elements])
-    return found[0]
-
-
-def add_rule(at: AppTest, field: str, operator: str) -> str:
-    """Add a rule row and choose its field and operator; returns the row's key."""
-    before = {s.key.split(":")[0] for s in at.selectbox if s.key and s.key.endswith(":field")}
-    at.button(key="add_rule").click().run()
-    row = ({s.key.split(":")[0] for s in at.selectbox if s.key and s.key.endswith(":field")} - before).pop()
-    widget(at.selectbox, f"{row}:field").set_value(field).run()
-    widget(at.selectbox, f"{row}:op:").set_value(operator).run()
-    return row
 
 
 def no_errors(at: AppTest) -> None:
@@ -94,7 +49,7 @@ def test_a_sample_rule_takes_a_salt_and_a_range(db):
 
 def test_the_split_panel_counts_saves_and_exports_parts(db):
     active = db.create_segment("Active", ACTIVE)
-    at = start("app_pages/build.py", segment=str(active["id"]))
+    at = start("app_pages/build.py", tab="A/B split", segment=str(active["id"]))
     no_errors(at)
     salt = at.text_input(key="split_salt")
     assert salt.value.startswith("Active 20")  # the segment's name and today's date, editable

@@ -108,3 +108,11 @@ def link(base: str | None, **params: str) -> str:
     """A link to the app with query parameters (relative when the app's address is unknown)."""
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return f"{(base or '').split('?')[0]}?{query}"
+
+
+def code_span(text: str) -> str:
+    """``text`` as Markdown inline code, whatever backticks it holds (a fence longer than its longest run); shown
+    literally, so a URL or rules from a link can plant no Markdown."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"

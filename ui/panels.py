@@ -303,13 +303,13 @@ def share(rules: list) -> None:
     base = st.context.url
     if loaded:
         st.caption(f"Link to saved segment #{loaded['id']} (always shows its current rules and contacts):")
-        st.code(fmt.link(base, segment=str(loaded["id"])), language=None, wrap_lines=True)
+        st.caption(fmt.code_span(fmt.link(base, segment=str(loaded["id"]))))
     encoded = fmt.encode_rules(rules)
     st.caption("Link to the rules as they are on screen (works without saving):")
     if len(encoded) > fmt.MAX_LINK_CHARS:
         st.warning("These rules are too long for a link; save the segment or share the JSON instead.")
     else:
-        st.code(fmt.link(base, rules=encoded), language=None, wrap_lines=True)
+        st.caption(fmt.code_span(fmt.link(base, rules=encoded)))
 
 
 def _paste(seg: Segmenter) -> None:
