@@ -15,7 +15,6 @@ import argparse
 import json
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
+from bench_counts import median_time as median  # noqa: E402 - one timing loop for every bench
 from sqlalchemy import func, select  # noqa: E402
 
 import segmenter  # noqa: E402
@@ -55,17 +55,6 @@ TWENTY = [
     [],
     [{"field": "created_at", "operator": "before", "value": "2024-01-01"}],
 ]
-
-
-def median(fn, repeat: int, setup=None) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        if setup:
-            setup()
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def once(fn) -> tuple[float, object]:

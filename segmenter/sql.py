@@ -338,28 +338,25 @@ class SqlBackend:
                order: Order | None = None) -> Iterator[pd.DataFrame]:
         """The matching contacts as DataFrames of at most ``batch`` rows, in ``order`` (None: id order), read through
         a server-side cursor (PostgreSQL) so an export never holds the whole result; always at least one frame."""
-        with self.engine.connect() as conn:
-            catalogue, table, where = self.where(conn, rules, now)
-            result = conn.execution_options(yield_per=batch).execute(self._select(catalogue, table, where, order))
-            sent = False
-            for part in result.partitions():
-                sent = True
-                yield _frame(catalogue, part)
-            if not sent:
-                yield _frame(catalogue, [])
+        return self._partitions(rules, now, batch, order, _frame)
 
     def record_batches(self, rules: Rules, now: dt.datetime, batch: int = 10_000, *,
                        order: Order | None = None) -> Iterator[list[dict]]:
         """``page``'s records, ``batch`` at a time, through a server-side cursor (PostgreSQL)."""
+        return self._partitions(rules, now, batch, order, self._records)
+
+    def _partitions(self, rules: Rules, now: dt.datetime, batch: int, order: Order | None, convert):
+        """The matching rows ``batch`` at a time through a server-side cursor, each batch made by
+        ``convert(catalogue, rows)``; one empty batch when nothing matches."""
         with self.engine.connect() as conn:
             catalogue, table, where = self.where(conn, rules, now)
             result = conn.execution_options(yield_per=batch).execute(self._select(catalogue, table, where, order))
             sent = False
             for part in result.partitions():
                 sent = True
-                yield self._records(catalogue, part)
+                yield convert(catalogue, part)
             if not sent:
-                yield []
+                yield convert(catalogue, [])
 
     def total(self) -> int:
         with self.engine.connect() as conn:
