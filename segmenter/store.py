@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .errors import ContactError, SegmentConflict, SegmenterError, SegmentNotFound
 from .fields import Catalogue, Field
-from .models import ContactChange, CustomField, Segment, contacts_table, custom_column
+from .models import ContactChange, CustomField, Segment, UTCDateTime, contacts_table, custom_column
 from .sampling import sample_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -235,8 +235,21 @@ def _driver_rows(conn: Connection, table, keys: list[str], rows: list[dict]) -> 
     for k in keys:
         values = [r.get(k) for r in rows]
         process = table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process and conn.dialect.name == "sqlite" and isinstance(table.c[k].type, UTCDateTime):
+            process = _sqlite_datetime(process)
         columns.append([process(v) for v in values] if process else values)
     return list(zip(*columns))
+
+
+def _sqlite_datetime(process):
+    """SQLAlchemy's bind processor for a UTC datetime on SQLite, with a shortcut for an aware UTC ``datetime``
+    (what checked records hold): ``isoformat`` gives the very text SQLAlchemy's ``%(year)04d-…%(microsecond)06d``
+    format gives, without its call chain. Anything else goes through SQLAlchemy."""
+    def fast(value):
+        if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+            return value.isoformat(" ", "microseconds")[:26]
+        return process(value)
+    return fast
 
 
 def _update(conn: Connection, table, keys: list[str], rows: list[dict], ids: list[int]) -> None:
@@ -274,7 +287,9 @@ def upsert_contacts(conn: Connection, catalogue: Catalogue, records: list[dict],
 
     def flush():
         if inserts:
-            columns = list(dict.fromkeys(k for _, rec in inserts for k in rec))
+            given = set().union(*(rec.keys() for _, rec in inserts))
+            columns = [c.name for c in table.columns if c.name in given]
+            columns += sorted(given - set(columns))  # none: records hold catalogue fields only
             for (i, rec), new_id in zip(inserts, _insert(conn, table, columns, [rec for _, rec in inserts])):
                 ids[i] = known[rec["email"]] = new_id
         for keys, pending in updates.items():

@@ -44,3 +44,18 @@ def test_plain_records_pass_through_and_missing_values_are_dropped():
     plain = {"email": "a@x.io", "mrr": 1.5, "when": dt.datetime(2026, 1, 1, tzinfo=UTC), "vip": None}
     assert without_missing(plain) is plain
     assert without_missing({"email": "a@x.io", "mrr": math.nan}) == {"email": "a@x.io"}
+
+
+def test_the_sqlite_datetime_shortcut_writes_what_sqlalchemy_writes():
+    from sqlalchemy import create_engine
+
+    from segmenter import store
+    from segmenter.models import UTCDateTime
+
+    dialect = create_engine("sqlite://").dialect
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    fast = store._sqlite_datetime(process)
+    values = [dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+              dt.datetime(2026, 1, 5, 10, tzinfo=UTC), dt.datetime(999, 3, 4, 5, 6, 7, 8, tzinfo=UTC),
+              dt.datetime(2026, 1, 5, 10, tzinfo=dt.timezone(dt.timedelta(hours=-3))), dt.datetime(2026, 1, 5), None]
+    assert [fast(v) for v in values] == [process(v) for v in values]
