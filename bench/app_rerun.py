@@ -41,7 +41,7 @@ def main(n: int) -> dict:
     at.selectbox(key=f"{row}:op:text").set_value("contains").run()
     timings = []
     for value in VALUES:
-        box = at.text_input(key=f"{row}:v:string")
+        box = at.text_input(key=f"{row}:v:company:string")  # value boxes are keyed by row, field and kind
         started = time.perf_counter()
         box.input(value).run()
         timings.append(time.perf_counter() - started)

@@ -120,9 +120,11 @@ def order_controls(catalogue: Catalogue) -> Listing:
     words = directions(order_by, kind)
     descending = right.radio("Direction", [False, True], key="preview_descending", horizontal=True,
                              format_func=lambda d: words[d])
-    if "preview_columns" in st.session_state:  # a field removed meanwhile leaves the choice
-        st.session_state["preview_columns"] = [c for c in st.session_state["preview_columns"] if c in names]
-    columns = st.multiselect("Columns (preview and export)", names, default=names, key="preview_columns",
+    # Every field at first; then the choice, less any field removed meanwhile. Set through session state only (a
+    # default as well would make Streamlit warn on every rerun).
+    chosen = st.session_state.get("preview_columns")
+    st.session_state["preview_columns"] = names if chosen is None else [c for c in chosen if c in names]
+    columns = st.multiselect("Columns (preview and export)", names, key="preview_columns",
                              help="The fields shown here and written to the CSV, in this order.")
     return Listing(order_by, kind, bool(descending), tuple(columns))
 
