@@ -5,7 +5,8 @@ import base64
 import datetime as dt
 import json
 import re
-import unicodedata
+
+from segmenter import search
 
 MAX_LINK_CHARS = 6_000  # browsers and proxies cut URLs somewhere past 8 KB; stay well under
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -42,9 +43,8 @@ def cut(text: object, limit: int = MAX_SHOWN) -> str:
 
 
 def fold(text: object) -> str:
-    """Text for searching: case and accents ignored (``José`` → ``jose``)."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Text for searching: case and accents ignored (``José`` → ``jose``), as the core's contact search folds it."""
+    return search.fold(str(text))
 
 
 def md(text: object) -> str:
