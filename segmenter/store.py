@@ -344,10 +344,12 @@ def _upsert_by_copy(conn: Connection, table, records: list[dict], known: dict[st
             copy.write_row(row)
     conn.exec_driver_sql("ANALYZE segmenter_staging")
     if columns and any(email in known for email in merged):
-        # Only rows that set something are touched (an update setting nothing logs no change, as row by row).
+        # Only rows where something changes are touched: a record that sets nothing, or sets every value to what is
+        # stored already, writes no new row version, no index entries and no change-log entry (re-importing the same
+        # file costs a join, not a rewrite of the table).
         sets = ", ".join(f"{quote(c)} = CASE WHEN s.{flags[c]} THEN s.{quote(c)} ELSE c.{quote(c)} END"
                          for c in columns)
-        anything = " OR ".join(f"s.{flags[c]}" for c in columns)
+        anything = " OR ".join(f"(s.{flags[c]} AND c.{quote(c)} IS DISTINCT FROM s.{quote(c)})" for c in columns)
         conn.exec_driver_sql(f"UPDATE contacts AS c SET {sets} FROM segmenter_staging AS s "
                              f"WHERE c.email = s.email AND ({anything})")
     if any(email not in known for email in merged):

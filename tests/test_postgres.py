@@ -261,3 +261,26 @@ def test_the_change_log_is_written_once_per_statement_with_every_changed_id(pg_u
             command.upgrade(store._alembic_config(conn), "head")
         engine.dispose()
         assert s.count(SEED) == 7
+
+
+def test_a_bulk_upsert_rewrites_only_rows_that_change(pg_url, monkeypatch):
+    """Through COPY, a record whose values are all stored already writes nothing (no new row version, no change-log
+    entry); one changed value is written and logged, and the snapshot sees it."""
+    monkeypatch.setattr(store, "COPY_FROM", 10)
+    people = [{"email": f"{i}@x.com", "status": "active", "company": "Acme Inc", "mrr": i * 1.5} for i in range(30)]
+    with segmenter.connect(pg_url, backend="memory") as s:
+        s.add_contacts(people)
+        assert s.count(SEED) == 30
+        with s.engine.connect() as conn:
+            top = conn.exec_driver_sql("SELECT max(seq) FROM contact_changes").scalar_one()
+            xmins = dict(conn.exec_driver_sql("SELECT id, xmin::text FROM contacts").fetchall())
+        ids = s.add_contacts(people)  # all known, all the same
+        people[7] = {**people[7], "status": "gone", "mrr": None}
+        s.add_contacts(people)  # one row changes (a value cleared included)
+        with s.engine.connect() as conn:
+            logged = [r[0] for r in conn.exec_driver_sql(f"SELECT contact_id FROM contact_changes WHERE seq > {top}")]
+            after = dict(conn.exec_driver_sql("SELECT id, xmin::text FROM contacts").fetchall())
+        assert logged == [ids[7]]
+        assert [i for i in after if after[i] != xmins[i]] == [ids[7]]
+        assert s.count(SEED) == 29
+        assert s.contacts([{"field": "email", "operator": "equals", "value": "7@x.com"}])[0]["mrr"] is None
