@@ -231,13 +231,19 @@ def _insert(conn: Connection, table, keys: list[str], rows: list[dict]) -> list[
 def _driver_rows(conn: Connection, table, keys: list[str], rows: list[dict]) -> list[tuple]:
     """Rows as driver parameter tuples (an absent key is None), each column through its type's bind processor
     once: the same values SQLAlchemy would send, without its per-row work."""
-    columns = []
-    for k in keys:
-        values = [r.get(k) for r in rows]
+    processors = []
+    for j, k in enumerate(keys):
         process = table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if process and conn.dialect.name == "sqlite" and isinstance(table.c[k].type, UTCDateTime):
             process = _sqlite_datetime(process)
-        columns.append([process(v) for v in values] if process else values)
+        if process:
+            processors.append((j, process))
+    tuples = [tuple(map(r.get, keys)) for r in rows]  # one pass in C per record, not one per column
+    if not processors or not tuples:
+        return tuples
+    columns = [list(c) for c in zip(*tuples)]
+    for j, process in processors:
+        columns[j] = [process(v) for v in columns[j]]
     return list(zip(*columns))
 
 
