@@ -174,7 +174,9 @@ def overlap_view(seg: Segmenter, segments: list[dict]) -> None:
                f"Jaccard {o['jaccard']:.3f}")
     areas = {"A and not B": [_in(a), _in(b, negate=True)], "both": [_in(a), _in(b)],
              "B and not A": [_in(b), _in(a, negate=True)]}
-    for column, (title, rules) in zip(st.columns(3), areas.items()):
-        if column.button(f"Open “{title}” in Build", key=f"overlap_open:{title}", width="stretch"):
+    # A wrapping row, not three columns: at 800 px a column is too narrow for "Open “A and not B” in Build".
+    row = st.container(horizontal=True, wrap=True, key="overlap_open")
+    for title, rules in areas.items():
+        if row.button(f"Open “{title}” in Build", key=f"overlap_open:{title}", width="content"):
             st.session_state[state.QUERY_APPLIED] = None
             st.switch_page("app_pages/build.py", query_params={"rules": fmt.encode_rules(rules)})
