@@ -233,7 +233,13 @@ def _open_build(page, base: str) -> None:
     page.goto(base)
     expect(page.get_by_role("heading", name="Build a segment")).to_be_visible()
     _count_is(page, 2_000)
+    _idle(page)
+    boxes = page.get_by_test_id("stSelectbox")
+    before = boxes.count()
     page.get_by_role("button", name="Add rule", exact=True).click()
+    # The rule row (field and operator boxes) must be there before the tests pick "the first selectbox": the
+    # preview's Sort by box comes after the rules, and a click that lands before the rerun would open it instead.
+    expect(boxes).to_have_count(before + 2)
     _idle(page)
 
 
