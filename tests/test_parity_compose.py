@@ -11,14 +11,11 @@ import pytest
 from helpers import fresh_pg_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from test_parity_sql import Database as ParityDatabase
 
-from segmenter import reference, store
+from segmenter import reference
 from segmenter.compose import Graph, Resolver
-from segmenter.evaluate import MemoryBackend
 from segmenter.rules import validate_rules
-from segmenter.snapshot import Snapshot
-from segmenter.sql import SqlBackend
 
 NOW = dt.datetime(2026, 5, 17, 9, 30, 15, 250_000, tzinfo=dt.UTC)
 CUSTOM = {"plan": "text", "mrr": "number", "vip": "boolean"}
@@ -91,21 +88,12 @@ def scenarios(draw):
     return people, saved, queries
 
 
-class Database:
-    def __init__(self, url: str):
-        self.engine = store.make_engine(url)
-        store.migrate(self.engine)
-        with store.writing(self.engine) as conn:
-            store.add_custom_fields(conn, CUSTOM, NOW)
-            self.table = store.table_for(store.load_catalogue(conn))
-        self.sql = SqlBackend(self.engine)
-        self.memory = MemoryBackend(Snapshot(self.engine))
+class Database(ParityDatabase):
+    """tests/test_parity_sql.py's database with this file's custom fields, its back ends by name."""
 
-    def refill(self, rows: list[dict]) -> None:
-        with store.writing(self.engine) as conn:
-            conn.execute(delete(self.table))
-            if rows:
-                conn.execute(insert(self.table), rows)
+    def __init__(self, url: str):
+        super().__init__(url.split(":", 1)[0], url, CUSTOM)
+        self.sql, self.memory = self.back_ends["sql"], self.back_ends["memory"]
 
 
 @pytest.fixture(scope="module")

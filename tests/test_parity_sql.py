@@ -122,12 +122,12 @@ def nodes(depth: int = 0):
 class Database:
     """One database with the custom fields declared, and both back ends over it."""
 
-    def __init__(self, name: str, url: str):
+    def __init__(self, name: str, url: str, custom: dict[str, str] = CUSTOM):
         self.name = name
         self.engine = store.make_engine(url)
         store.migrate(self.engine)
         with store.writing(self.engine) as conn:
-            store.add_custom_fields(conn, CUSTOM, NOW)
+            store.add_custom_fields(conn, custom, NOW)
             self.table = store.table_for(store.load_catalogue(conn))
         self.back_ends = {"sql": SqlBackend(self.engine), "memory": MemoryBackend(Snapshot(self.engine))}
 
