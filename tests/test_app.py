@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sqlite3
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,43 @@ def chart_data(at: AppTest) -> list[tuple]:
     assert len(chart) == 1, "one breakdown chart is drawn"
     frame = pa.ipc.open_stream(chart[0].proto.datasets[0].data.data).read_all().to_pandas()
     return list(zip(frame["value"], frame["count"]))
+
+
+class _TableReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.header: list[str] = []
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._in_head = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "thead":
+            self._in_head = True
+        elif tag == "tr" and not self._in_head:
+            self.rows.append([])
+        elif tag in ("th", "td"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "thead":
+            self._in_head = False
+        elif tag in ("th", "td") and self._cell is not None:
+            (self.header if tag == "th" else self.rows[-1]).append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def preview_table(at: AppTest) -> tuple[list[str], list[list[str]]]:
+    """The preview's header and rows as the browser shows them (the page's one HTML table, parsed back)."""
+    tables = [h for h in at.get("html") if "<table>" in h.value]
+    assert len(tables) == 1, "the preview is one static table"
+    reader = _TableReader()
+    reader.feed(tables[0].value)
+    return reader.header, reader.rows
 
 
 def funnel_shown(at: AppTest) -> dict[str, int]:

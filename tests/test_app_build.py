@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from test_app import db  # noqa: F401 - the fixture: a real SQLite file with 600 demo contacts
+from test_app import preview_table
 from test_app import start as _start
 
 ACTIVE = [{"field": "status", "operator": "equals", "value": "active"}]
@@ -25,8 +26,8 @@ def no_errors(at: AppTest) -> None:
 
 def shown_ids(at: AppTest) -> list[int]:
     """The ids of the preview's rows, top to bottom."""
-    assert len(at.table) == 1, "the preview is one static table"
-    return [int(i) for i in at.table[0].value["id"]]
+    header, rows = preview_table(at)
+    return [int(row[header.index("id")]) for row in rows]
 
 
 def python_order(contacts: list[dict], field: str, descending: bool) -> list[int]:
@@ -78,8 +79,23 @@ def test_the_preview_sorts_the_whole_segment_through_the_core(db, field, descend
 def test_the_preview_is_not_a_grid_whose_header_sorts_one_page(db):
     """st.dataframe's header click cannot be switched off in Streamlit 1.67: the preview is a static table."""
     at = start(rules=_encoded(ACTIVE))
-    assert len(at.table) == 1
+    assert len(preview_table(at)[1]) == 25
     assert not [d for d in at.dataframe if "email" in d.value.columns]
+
+
+HOSTILE_NAME = '<img src=x onerror="alert(1)"> :smile: $x^2$ **bold** & </td></table>'
+
+
+def test_the_preview_shows_a_contacts_values_as_typed_never_as_markup(db):
+    """The preview is plain HTML: every value is escaped, so markup, emoji short codes and maths stay text."""
+    db.add_contacts([{"email": "hostile-preview@example.com", "name": HOSTILE_NAME, "status": "active"}])
+    rules = [{"field": "email", "operator": "equals", "value": "hostile-preview@example.com"}]
+    at = start(rules=_encoded(rules))
+    header, rows = preview_table(at)
+    assert len(rows) == 1
+    assert rows[0][header.index("name")] == HOSTILE_NAME  # read back exactly
+    body = next(h.value for h in at.get("html") if "<table>" in h.value)
+    assert "<img" not in body and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
 
 
 def test_the_export_uses_the_preview_order(db):
@@ -263,7 +279,7 @@ def test_the_columns_chosen_are_the_previews_and_the_exports(db, exports):
     at.multiselect(key="preview_columns").set_value(["company", "email"]).run()
     at.selectbox(key="preview_order_by").set_value("company").run()
     no_errors(at)
-    assert list(at.table[0].value.columns) == ["company", "email"]
+    assert preview_table(at)[0] == ["company", "email"]
     rows = _csv(exports[-1]["bytes"]())
     assert rows[0] == ["company", "email"]
     want = python_order(db.contacts(ACTIVE), "company", False)

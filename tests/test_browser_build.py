@@ -29,7 +29,7 @@ def test_the_preview_shows_the_first_rows_of_the_whole_segment_sorted(app_server
     assert want[0]["email"] == "newest-browser@example.com" != first_by_id["email"]
 
     page.goto(f"{base}/?rules={encode_rules(ACTIVE)}")
-    table = page.get_by_test_id("stTable")
+    table = page.get_by_test_id("stHtml").locator("table")
     expect(table.locator("tbody tr").first).to_contain_text(first_by_id["email"])
     box = page.locator(".st-key-preview_order_by")
     box.click()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import html
 import json
 import re
 
@@ -116,3 +117,30 @@ def code_span(text: str) -> str:
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * (longest + 1)
     return f"{fence} {text} {fence}"
+
+
+# The preview's table as plain HTML (st.html), not st.table: an Arrow table makes the browser fetch and compile about
+# 1 MB of extra JavaScript (Arrow, its formatters, moment) before the first page can show, which cost ~1 s of every
+# new session's load (docs/performance.md, "The app's load time"). Scoped by its class; colours follow the theme's
+# text colour, so it reads the same in a dark theme.
+TABLE_CLASS = "seg-table"
+_TABLE_CSS = (f"<style>.{TABLE_CLASS}{{overflow-x:auto}}"
+              f".{TABLE_CLASS} table{{border-collapse:collapse;font-size:0.875rem;width:100%}}"
+              f".{TABLE_CLASS} th,.{TABLE_CLASS} td{{border-bottom:1px solid rgba(128,128,128,0.25);"
+              "padding:0.25rem 0.5rem;text-align:left;white-space:nowrap;max-width:24em;overflow:hidden;"
+              f"text-overflow:ellipsis}}.{TABLE_CLASS} th{{font-weight:600}}</style>")
+LONG_CELL = 30  # characters: a longer value may be cut with … on screen, so it also goes in the cell's tooltip
+
+
+def html_table(columns: list[str], rows: list[list[str]]) -> str:
+    """A static table whose every header and cell is escaped text: a value like ``<b>`` or ``:smile:`` shows as
+    typed (no markup, no emoji) and nothing in a contact can add HTML to the page. One line per row; a value too
+    wide for its column ends in … and shows whole on hover (and in the contact's detail view)."""
+    def cell(value: str) -> str:
+        text = html.escape(value)
+        return f'<td title="{text}">{text}</td>' if len(value) > LONG_CELL else f"<td>{text}</td>"
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return (f'{_TABLE_CSS}<div class="{TABLE_CLASS}"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")

@@ -142,7 +142,8 @@ def _cell(value: object) -> str:
 
 def preview(seg: Segmenter, rules: list, n: int, catalogue: Catalogue) -> Listing:
     """One page of the matching contacts (never the whole result) in the order and columns chosen, and where it
-    sits in the total. A static table: a grid's header click would sort only the rows on screen, which misleads."""
+    sits in the total. A static table: a grid's header click would sort only the rows on screen, which misleads; and
+    plain HTML rather than st.table, which would load ~1 MB more JavaScript into every new session."""
     listing = order_controls(catalogue)
     pages = max(1, math.ceil(n / PAGE_SIZE))
     page = st.columns([1, 3])[0].number_input(
@@ -156,7 +157,8 @@ def preview(seg: Segmenter, rules: list, n: int, catalogue: Catalogue) -> Listin
     if rows and not listing.columns:
         st.warning("Choose at least one column to show and export.")
     elif rows:
-        st.table(pd.DataFrame(rows, columns=list(listing.columns)).map(_cell), hide_index=True)
+        columns = list(listing.columns)
+        st.html(fmt.html_table(columns, [[_cell(row.get(c)) for c in columns] for row in rows]))
     return listing
 
 
