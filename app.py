@@ -1,5 +1,6 @@
 """Segmenter's Streamlit app: page config, the sign-in gate, the shared sidebar and the router.
-Run: ``streamlit run app.py``."""
+Run: ``python -m ui`` (ui/__main__.py: this app with the core loaded before the first session) or
+``streamlit run app.py``."""
 from __future__ import annotations
 
 import streamlit as st

@@ -1,5 +1,5 @@
-"""The main journey in a real browser: Debian's Chromium (driven by Playwright) against `streamlit run app.py` on a
-temporary SQLite database with demo data. Build a segment, see the count, save it, download the CSV and check it.
+"""The main journey in a real browser: Debian's Chromium (driven by Playwright) against `python -m ui` (the README's
+command: `streamlit run app.py` with the core loaded first) on a temporary SQLite database with demo data. Build a segment, see the count, save it, download the CSV and check it.
 Screenshots go to test-artifacts/. In CI (CI=true) a missing Chromium is a failure, never a skip."""
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _wait_healthy(base: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
-    """`streamlit run app.py` on a free port over a fresh SQLite file holding 2,000 demo contacts."""
+    """`python -m ui` (the README's command) on a free port over a fresh SQLite file holding 2,000 demo contacts."""
     _require_browser()
     folder = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{folder / 'segmenter.db'}"
@@ -72,7 +72,7 @@ def app_server(tmp_path_factory):
     port, log = _free_port(), folder / "streamlit.log"
     env = {**os.environ, "SEGMENTER_DATABASE_URL": url}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "ui", "--server.port", str(port),
                                  "--server.headless", "true", "--server.address", "127.0.0.1",
                                  "--browser.gatherUsageStats", "false"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

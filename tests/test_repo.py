@@ -24,8 +24,9 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert test_command in ci, f".ci/run must run the README's test command: {test_command}"
     assert "-c requirements-dev.lock" in test_command, "the test command installs the tested versions"
-    app_command = next(line for line in readme if "streamlit run app.py" in line)
-    assert "-c requirements.lock" in app_command
+    app_command = next(line for line in readme if "python -m ui" in line)
+    assert "-c requirements.lock" in app_command and app_command.endswith("python -m segmenter demo --if-empty && "
+                                                                          "python -m ui")
 
 
 def test_ci_installs_into_a_new_virtualenv_outside_the_checkout():
