@@ -59,3 +59,96 @@ def test_the_sqlite_datetime_shortcut_writes_what_sqlalchemy_writes():
               dt.datetime(2026, 1, 5, 10, tzinfo=UTC), dt.datetime(999, 3, 4, 5, 6, 7, 8, tzinfo=UTC),
               dt.datetime(2026, 1, 5, 10, tzinfo=dt.timezone(dt.timedelta(hours=-3))), dt.datetime(2026, 1, 5), None]
     assert [fast(v) for v in values] == [process(v) for v in values]
+
+
+# ---- a column at a time (contacts._check_columns) --------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import segmenter.contacts as contacts  # noqa: E402
+
+PLAIN = {"email": st.sampled_from(["a@x.io", "B@X.IO ", "c@y.org", "d@z.co.uk"]),
+         "text": st.sampled_from(["Ana", "", "Zoë", "acme inc", None]),
+         "number": st.sampled_from([0.0, 1.5, -3, 2**53, None]),
+         "boolean": st.sampled_from([True, False, None]),
+         "datetime": st.sampled_from([dt.datetime(2025, 1, 1, tzinfo=UTC), dt.datetime(1, 1, 1, tzinfo=UTC), None])}
+ODD_VALUES = st.sampled_from([math.nan, math.inf, 2**53 + 1, "x\ud800", "nul\x00", "A\u200b@x.io", "tab\t@x.io",
+                              "no-at", "", None, True, 1, "12", dt.datetime(2026, 1, 1), dt.date(2026, 1, 2),
+                              dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))), b"bytes"])
+KIND = {"email": "email", "name": "text", "Company": "text", "mrr": "number", "vip": "boolean",
+        "created_at": "datetime", "plan": "text", "Signed Up": "datetime", "score": "number", "id": "number",
+        "E-mail": "email"}
+
+
+GOOD_KEYS = ["name", "Company", "mrr", "vip", "created_at", "plan", "Signed Up", "score"]
+BAD_KEYS = ["id", "E-mail", "  ", 7]
+
+
+@st.composite
+def uniform_records(draw):
+    """Mostly what the column path takes (the same keys, plain values), with one thing otherwise in some: an odd
+    value in one cell, a key it must leave to the record path, or a record whose keys differ."""
+    keys = ["email", *draw(st.lists(st.sampled_from(GOOD_KEYS), max_size=6, unique=True))]
+    twist = draw(st.sampled_from(["none", "none", "odd cell", "bad key", "no email", "other keys"]))
+    if twist == "bad key":
+        keys.insert(draw(st.integers(0, len(keys))), draw(st.sampled_from(BAD_KEYS)))
+    if twist == "no email":
+        keys.remove("email")
+    records = [{k: draw(PLAIN[KIND.get(k, "text")]) for k in keys} for _ in range(draw(st.integers(1, 6)))]
+    if twist == "odd cell":
+        rec = draw(st.sampled_from(records))
+        rec[draw(st.sampled_from(keys))] = draw(ODD_VALUES)
+    if twist == "other keys" and len(records) > 1:
+        records[-1] = dict(reversed(list(records[-1].items()))) if len(keys) > 1 else {**records[-1], "plan": "x"}
+    return records
+
+
+def _checked(records, catalogue, columns_from):
+    saved = contacts.COLUMNS_FROM
+    contacts.COLUMNS_FROM = columns_from
+    try:
+        return contacts.check_records(records, catalogue)
+    finally:
+        contacts.COLUMNS_FROM = saved
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(uniform_records())
+def test_checking_a_column_at_a_time_gives_what_checking_record_by_record_gives(records):
+    catalogue = Catalogue([Field("mrr", "number"), Field("vip", "boolean")])
+    by_columns = _checked(records, catalogue, 1)
+    by_records = _checked(records, catalogue, 10**12)
+    assert by_columns == by_records
+    for a, b in zip(by_columns[0], by_records[0]):
+        assert list(a) == list(b)  # the same keys in the same order
+        assert {k: type(v) for k, v in a.items()} == {k: type(v) for k, v in b.items()}
+
+
+def test_a_big_uniform_write_takes_the_column_path():
+    """The demo's shape (new custom fields, empty values, UTC datetimes) is the case the path is for: it must not
+    quietly fall back on every record."""
+    from segmenter.contacts import key_index, plain_values
+    from segmenter.demo import demo_frame
+
+    frame = demo_frame(2_000)
+    columns = {c: plain_values(frame[c]) for c in frame.columns}
+    records = [dict(zip(columns, row)) for row in zip(*columns.values())]
+    core = Catalogue([])
+    checked = contacts._check_columns(records, key_index([f.name for f in core]), {f.name: f.type for f in core})
+    assert checked is not None
+    assert (checked[0], checked[1], []) == _checked(records, core, 10**12)
+    assert checked[1] == {"plan": "text", "country": "text", "mrr": "number", "vip": "boolean"}
+
+
+MORE_ODD = [{"email": "é@x.io"}, {"email": "no-at"}, {"email": "a\x01b@x.io"}, {"email": ""}, {"email": None},
+            {"mrr": -(2**53)}, {"name": "x\ud800y"}]
+
+
+@pytest.mark.parametrize("odd", ODD + MORE_ODD, ids=repr)
+def test_one_odd_value_among_plain_records_is_judged_as_the_record_path_judges_it(odd):
+    """Every check of the column path, one value at a time: the same rows, new fields and problems either way."""
+    catalogue = Catalogue([Field("mrr", "number"), Field("vip", "boolean")])
+    records = [_first(i) for i in range(5)]
+    records.insert(2, {**_first(9), **odd})
+    assert _checked(records, catalogue, 1) == _checked(records, catalogue, 10**12)
