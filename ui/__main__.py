@@ -9,6 +9,7 @@ first session pays for all of that: at 20,000 contacts its first page took ~3.1 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import sys
 import time
@@ -51,6 +52,11 @@ def _warm(started: float) -> str:
     for module in PAGE_MODULES:
         importlib.import_module(f"{__package__}.{module}")
 
+    # Two first-call costs Streamlit pays in the first session of a process, paid here instead (~0.35 s together):
+    # the emoji catalogue set_page_config loads to check the page icon, and the module index inspect.getmodule
+    # builds on its first call over every loaded module (Streamlit calls inspect.stack() before its first element).
+    importlib.import_module("streamlit.emojis")
+    inspect.stack()
     try:
         seg = resources.segmenter_for(load_settings().database_url)
         total = seg.total_contacts()
