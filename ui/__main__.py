@@ -3,7 +3,7 @@
 The same server as ``streamlit run app.py``, with one difference: before it listens, this process imports what every
 page needs (pandas, SQLAlchemy, the back ends, the app's modules) and opens the database (its in-memory snapshot
 loaded), so the first visitor after a start waits no longer than later ones. With plain ``streamlit run app.py`` the
-first session pays for all of that: at 20,000 contacts its first page took ~3.1 s against ~1.7 s this way
+first session pays for all of that: at 20,000 contacts its first page took 2.9–3.0 s against 1.75–1.8 s this way
 (docs/performance.md, "The app's load time"). ``streamlit run app.py`` still works; this is what the README runs.
 """
 from __future__ import annotations
