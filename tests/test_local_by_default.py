@@ -1,7 +1,7 @@
-"""SPEC §10: without configuration the app listens on localhost only. A real `streamlit run app.py` from the
-repository (so .streamlit/config.toml applies) answers on 127.0.0.1 and refuses a TCP connection on this machine's
-non-loopback address, and the kernel's table of listening sockets shows it bound to loopback only (so the test
-holds on a machine whose only address is loopback too)."""
+"""SPEC §10: without configuration the app listens on localhost only. A real `python -m ui` (the README's command)
+and a real `streamlit run app.py`, each from the repository (so .streamlit/config.toml applies), answer on 127.0.0.1
+and refuse a TCP connection on this machine's non-loopback address, and the kernel's table of listening sockets
+shows them bound to loopback only (so the test holds on a machine whose only address is loopback too)."""
 from __future__ import annotations
 
 import ipaddress
@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,13 +69,14 @@ def connects(host: str, port: int) -> bool:
         return False
 
 
-def test_the_app_refuses_connections_on_a_non_loopback_address_by_default(tmp_path):
+@pytest.mark.parametrize("launch", [["-m", "ui"], ["-m", "streamlit", "run", "app.py"]], ids=" ".join)
+def test_the_app_refuses_connections_on_a_non_loopback_address_by_default(tmp_path, launch):
     addresses = non_loopback_addresses()  # may be none: then the socket table below is the whole check
     port = free_port()
     env = {**os.environ, "SEGMENTER_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
     for name in [k for k in env if k.startswith("STREAMLIT_SERVER_")]:  # nothing may override config.toml here
         del env[name]
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+    app = subprocess.Popen([sys.executable, *launch, "--server.port", str(port)],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
