@@ -152,3 +152,55 @@ def test_one_odd_value_among_plain_records_is_judged_as_the_record_path_judges_i
     records = [_first(i) for i in range(5)]
     records.insert(2, {**_first(9), **odd})
     assert _checked(records, catalogue, 1) == _checked(records, catalogue, 10**12)
+
+
+# ---- a column at a time into SQLite (store._write_columns) -------------------------------------------------
+
+def _table(url: str) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        rows = db.execute("SELECT * FROM contacts ORDER BY id").fetchall()
+        logged = db.execute("SELECT contact_id FROM contact_changes ORDER BY seq").fetchall()
+    return rows + [("log", *row) for row in logged]
+
+
+@pytest.mark.parametrize("twist", ["all new", "all known", "only emails known", "one known", "one repeated",
+                                   "other keys"])
+def test_a_big_write_by_columns_stores_what_the_general_path_stores(tmp_path, monkeypatch, twist):
+    """The same table, ids and change log with the column path and without it (forced off), for the shape it takes
+    and for the shapes it must leave to the general path."""
+    import segmenter
+    from segmenter import store
+
+    records = [{"email": f"c{i}@x.io", "name": f"N{i % 7}", "mrr": float(i % 5) if i % 3 != 1 else None,
+                "created_at": dt.datetime(2020, 1, 1, tzinfo=UTC) + dt.timedelta(minutes=i), "vip": i % 2 == 0}
+               for i in range(store.COPY_FROM + 2_000)]
+    if twist == "one repeated":
+        records[-1] = {**records[-1], "email": records[0]["email"]}
+    if twist == "other keys":
+        records[5] = {k: v for k, v in records[5].items() if k != "name"}
+    results, taken = [], []
+    real = store._write_columns
+
+    def spy(*args):
+        got = real(*args)
+        taken.append(got is not None)
+        return got
+
+    for label in ("columns", "general"):
+        monkeypatch.setattr(store, "_write_columns", spy if label == "columns" else lambda *args: None)
+        url = f"sqlite:///{tmp_path / label}.db"
+        with segmenter.connect(url, backend="sql") as seg:
+            if twist == "one known":
+                seg.add_contacts([{"email": records[3]["email"], "name": "before"}])
+            if twist in ("all known", "only emails known"):  # first as others wrote them: small batches, then ours
+                for i in range(0, len(records), 5_000):
+                    seg.add_contacts([{**r, "name": "old", "vip": None} for r in records[i:i + 5_000]])
+            ids = seg.add_contacts([{"email": r["email"]} for r in records] if twist == "only emails known"
+                                   else records)
+        results.append((ids, _table(url)))
+    assert results[0] == results[1]
+    assert len(set(results[0][0])) == len({r["email"] for r in records})
+    # the column path took the writes it is for, and only those (the earlier small batches are below its size)
+    assert taken == [twist in ("all new", "all known", "only emails known")]
