@@ -276,14 +276,23 @@ def _check_columns(records: list, by_key: dict[str, str],
     return [dict(zip(fields, values)) for values in zip(*columns)], new_fields
 
 
+def check_uniform(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]] | None:
+    """``check_records``' column path alone: its result when the records are a big uniform write of values in their
+    stored shape (then they hold no NaN, NaT, pd.NA or numpy scalar either: ``without_missing`` would change
+    nothing), else None."""
+    if len(records) < COLUMNS_FROM:
+        return None
+    checked = _check_columns(records, key_index([f.name for f in catalogue]), {f.name: f.type for f in catalogue})
+    return None if checked is None else (checked[0], checked[1], [])
+
+
 def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
     """Typed copies of the records, the custom fields they create, and every problem found."""
+    uniform = check_uniform(records, catalogue)
+    if uniform is not None:
+        return uniform
     by_key = key_index([f.name for f in catalogue])
     types = {f.name: f.type for f in catalogue}
-    if len(records) >= COLUMNS_FROM:
-        checked = _check_columns(records, by_key, types)
-        if checked is not None:
-            return checked[0], checked[1], []
     new_fields: dict[str, str] = {}
     names: dict[str, str | None] = {}  # key → field name, None when the key itself is a problem (said once)
     claimed: dict[str, str] = {}  # new field name → the first key that became it

@@ -17,7 +17,7 @@ from .backend import memory_budget as memory_budget_of
 from .breakdown import MAX_LIMIT as MAX_BREAKDOWN
 from .compose import NEW, Graph, Resolver
 from .contact_frames import frame_records, without_missing
-from .contacts import check_records, known_types, plain_values
+from .contacts import check_records, check_uniform, known_types, plain_values
 from .errors import ContactError, RuleError, SegmenterError, SegmentInUse, SegmentNotFound
 from .fields import CORE_COLUMNS, PSEUDO_FIELDS, Catalogue
 from .order import Order, check_columns
@@ -470,9 +470,12 @@ class Segmenter(SegmentTools):
             records = frame_records(records)
         elif isinstance(records, dict) or not isinstance(records, Iterable) or isinstance(records, (str, bytes)):
             raise ContactError("records must be a list of dicts or a pandas DataFrame")
-        records = [without_missing(r) for r in records]
+        records = list(records)
         catalogue = self.catalogue()
-        checked, new_fields, problems = check_records(records, catalogue)
+        # A big uniform write of plain values is checked by columns as it is; anything else first loses its missing
+        # values (NaN, NaT, pd.NA: not given) and is checked record by record.
+        checked, new_fields, problems = check_uniform(records, catalogue) or check_records(
+            [without_missing(r) for r in records], catalogue)
         if problems:
             raise ContactError(problems)
         if not checked:

@@ -204,3 +204,21 @@ def test_a_big_write_by_columns_stores_what_the_general_path_stores(tmp_path, mo
     assert len(set(results[0][0])) == len({r["email"] for r in records})
     # the column path took the writes it is for, and only those (the earlier small batches are below its size)
     assert taken == [twist in ("all new", "all known", "only emails known")]
+
+
+def test_missing_values_in_a_big_write_still_mean_not_given(tmp_path):
+    """add_contacts tries the column path on the records as given; NaN, NaT and pd.NA send the write to the record
+    path, where they mean "not given": a known contact keeps its stored value."""
+    import pandas as pd
+
+    import segmenter
+
+    n = 1_500
+    with segmenter.connect(f"sqlite:///{tmp_path / 'nan.db'}") as seg:
+        seg.add_contacts([{"email": f"m{i}@x.io", "mrr": 1.0, "status": "old"} for i in range(n)])
+        again = [{"email": f"m{i}@x.io", "mrr": 2.0, "status": "new"} for i in range(n)]
+        again[700]["mrr"], again[800]["status"], again[900]["mrr"] = math.nan, pd.NA, pd.NaT
+        seg.add_contacts(again)
+        got = {c["email"]: (c["mrr"], c["status"]) for c in seg.contacts([])}
+    assert got["m700@x.io"] == (1.0, "new") and got["m800@x.io"] == (2.0, "old") and got["m900@x.io"] == (1.0, "new")
+    assert got["m1@x.io"] == (2.0, "new") and len(got) == n
