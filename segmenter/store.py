@@ -255,23 +255,30 @@ def _driver_rows(conn: Connection, table, keys: list[str], rows: list[dict]) -> 
 
 
 def _write_columns(conn: Connection, table, records: list[dict], known: dict[str, int]) -> list[int] | None:
-    """SQLite, the usual big write: distinct emails, the same keys in the same order in every record, and either
-    every email new (one ``INSERT`` ``executemany``, the new ids read back as ``_insert`` does) or every email known
-    (one ``UPDATE … WHERE id = ?`` ``executemany`` of every key but the email). Bound a column at a time: no tuple per
-    record built and taken apart again, no per-record bookkeeping. None when the records are otherwise: the general
-    path then runs."""
-    keys = list(records[0])
-    if len(set(map(tuple, records))) != 1:
-        return None
+    """SQLite, the usual big write of distinct emails: every email new (one ``INSERT`` ``executemany``; an absent key
+    is NULL, as in ``_insert``; the new ids read back as ``_insert`` does), or every email known and the same keys in
+    the same order in every record (one ``UPDATE … WHERE id = ?`` ``executemany`` of every key but the email; an
+    absent key must be left alone, so a mix goes to the general path). Bound a column at a time: no tuple per record
+    built and taken apart again, no per-record bookkeeping. None when the records are otherwise: the general path
+    then runs."""
     emails = list(map(operator.itemgetter("email"), records))
     if len(set(emails)) != len(emails):
         return None
     fresh = known.keys().isdisjoint(emails)
-    if not fresh and not all(map(known.__contains__, emails)):
-        return None  # some new, some known
-    if not fresh:
-        keys.remove("email")
-    columns: list[list] = [list(map(operator.itemgetter(k), records)) for k in keys]
+    if fresh:
+        keys = list(records[0])
+        if len(set(map(tuple, records))) == 1:
+            columns: list[list] = [list(map(operator.itemgetter(k), records)) for k in keys]
+        else:  # CSV rows leave empty cells out: for a new contact that is NULL
+            given = set().union(*map(dict.keys, records))
+            keys = [c.name for c in table.columns if c.name in given]
+            keys += sorted(given - set(keys))  # none: records hold catalogue fields only
+            columns = [[r.get(k) for r in records] for k in keys]
+    elif all(map(known.__contains__, emails)) and len(set(map(tuple, records))) == 1:
+        keys = [k for k in records[0] if k != "email"]
+        columns = [list(map(operator.itemgetter(k), records)) for k in keys]
+    else:
+        return None  # some new and some known, or known records with different keys
     for j, process in _processors(conn, table, keys):
         columns[j] = list(map(process, columns[j]))
     quote = conn.dialect.identifier_preparer.quote
