@@ -146,6 +146,13 @@ class Segmenter(SegmentTools):
     def catalogue(self) -> Catalogue:
         return self.backend.catalogue()
 
+    def _stored_catalogue(self) -> Catalogue:
+        """The fields as the database declares them, read directly: what a write checks its records against (the
+        write reads them again in its transaction). Not through the back end, whose memory snapshot would first
+        refresh itself — after a big write, a full reload nothing here needs; the next count does it instead."""
+        with self.engine.connect() as conn:
+            return store.load_catalogue(conn)
+
     def fields(self) -> list[dict]:
         """Every filterable field: ``{"name", "type", "custom"}``, core fields first, custom fields, then the
         pseudo-fields ``segment`` and ``sample`` (SPEC §9)."""
@@ -471,7 +478,7 @@ class Segmenter(SegmentTools):
         elif isinstance(records, dict) or not isinstance(records, Iterable) or isinstance(records, (str, bytes)):
             raise ContactError("records must be a list of dicts or a pandas DataFrame")
         records = list(records)
-        catalogue = self.catalogue()
+        catalogue = self._stored_catalogue()
         # A big uniform write of plain values is checked by columns as it is; anything else first loses its missing
         # values (NaN, NaT, pd.NA: not given) and is checked record by record.
         checked, new_fields, problems = check_uniform(records, catalogue) or check_records(
@@ -531,7 +538,7 @@ class Segmenter(SegmentTools):
         frame = demo_frame(n, seed=seed)
         columns = {c: plain_values(frame[c]) for c in frame.columns}  # column by column: a million rows in seconds
         records = [dict(zip(columns, row)) for row in zip(*columns.values())]
-        checked, new_fields, problems = check_records(records, self.catalogue())
+        checked, new_fields, problems = check_records(records, self._stored_catalogue())
         if problems:  # pragma: no cover - the generator makes valid contacts
             raise ContactError(problems[:5])
         self._write(checked, new_fields, self._entry(audit.DEMO))
@@ -545,7 +552,7 @@ class Segmenter(SegmentTools):
     def import_csv(self, source: Any, mapping: dict | None = None, *, dayfirst: bool | None = None,
                    max_bytes: int | None = None) -> ImportReport:
         """Import a CSV: valid rows in one transaction, every rejected row reported with its line and reason."""
-        parsed = csv_import.parse_csv(source, known_types(self.catalogue()), mapping, dayfirst, max_bytes)
+        parsed = csv_import.parse_csv(source, known_types(self._stored_catalogue()), mapping, dayfirst, max_bytes)
         report = ImportReport(rejected=[RejectedRow(n, r, tuple(cells))
                                         for (n, r), cells in zip(parsed.rejected, parsed.rejected_cells)],
                               new_fields=dict(parsed.plan.new_fields), headers=list(parsed.headers))
