@@ -243,6 +243,7 @@ def _check_columns(records: list, by_key: dict[str, str],
         return None
     types = {**types, **new_fields}
     columns: list[Any] = [list(map(operator.itemgetter(k), records)) for k in keys]
+    original = list(columns)
     for j, (field, column) in enumerate(zip(fields, columns)):
         field_type = types[field]
         kinds = set(map(type, column))
@@ -260,7 +261,8 @@ def _check_columns(records: list, by_key: dict[str, str],
                 if not joined.isascii() or _ASCII_CONTROL_RE.search(joined) or \
                         not all(map(EMAIL_RE.match, emails)):
                     return None  # invisible characters and bad addresses are said record by record
-                columns[j] = emails
+                if emails != column:
+                    columns[j] = emails
             elif "" in present:
                 columns[j] = [v if v != "" else None for v in column]
         elif field_type == NUMBER:
@@ -273,6 +275,8 @@ def _check_columns(records: list, by_key: dict[str, str],
                 return None  # created_at is never cleared: the record-by-record path drops the key
             if {v.tzinfo for v in present} - {dt.UTC}:
                 return None
+    if fields == list(keys) and all(c is column for c, column in zip(columns, original)):
+        return list(records), new_fields  # nothing renamed or changed: the records are their own rows
     return [dict(zip(fields, values)) for values in zip(*columns)], new_fields
 
 
@@ -287,7 +291,8 @@ def check_uniform(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
 
 
 def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
-    """Typed copies of the records, the custom fields they create, and every problem found."""
+    """Typed rows of the records, the custom fields they create, and every problem found. A row may be the very
+    dict given when nothing in it needed changing (the column path): copy before changing one."""
     uniform = check_uniform(records, catalogue)
     if uniform is not None:
         return uniform

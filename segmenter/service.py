@@ -506,18 +506,21 @@ class Segmenter(SegmentTools):
     def _write_once(self, records: list[dict], new_fields: dict[str, str],
                     entry: audit.Entry) -> tuple[list[int], int]:
         now = _now()
-        records = [dict(r) for r in records]
+        records = list(records)  # a record is copied only if it is changed below (the caller's rows stay as given)
         with store.writing(self.engine) as conn:
             store.add_custom_fields(conn, new_fields, now)  # refuses a field made meanwhile with another type
             catalogue = store.load_catalogue(conn)
-            known = store.existing_ids(conn, catalogue, list({r["email"] for r in records}))
-            new_emails = {r["email"] for r in records} - set(known)
-            unseen = set(new_emails)
-            created = now.replace(microsecond=0)  # shown as 2026-01-05T10:00:00Z
-            for r in records:  # the first record of a new email inserts it: created_at defaults to now there only
-                if r["email"] in unseen:
-                    unseen.discard(r["email"])
-                    r.setdefault("created_at", created)
+            emails = {r["email"] for r in records}
+            known = store.existing_ids(conn, catalogue, list(emails))
+            new_emails = emails - set(known)
+            if any("created_at" not in r for r in records):
+                unseen = set(new_emails)
+                created = now.replace(microsecond=0)  # shown as 2026-01-05T10:00:00Z
+                for i, r in enumerate(records):  # the first record of a new email inserts it: created_at defaults
+                    if r["email"] in unseen:    # to now there only
+                        unseen.discard(r["email"])
+                        if "created_at" not in r:
+                            records[i] = {**r, "created_at": created}
             ids = store.upsert_contacts(conn, catalogue, records, known)
             if len(ids) > 50_000:
                 store.prune_changes(conn)

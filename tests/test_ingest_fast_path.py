@@ -222,3 +222,21 @@ def test_missing_values_in_a_big_write_still_mean_not_given(tmp_path):
         got = {c["email"]: (c["mrr"], c["status"]) for c in seg.contacts([])}
     assert got["m700@x.io"] == (1.0, "new") and got["m800@x.io"] == (2.0, "old") and got["m900@x.io"] == (1.0, "new")
     assert got["m1@x.io"] == (2.0, "new") and len(got) == n
+
+
+@pytest.mark.parametrize("created", [True, False])
+def test_a_big_write_leaves_the_callers_records_as_they_were(tmp_path, created):
+    """The column path may pass the given dicts on as rows: nothing downstream may change them (created_at is added
+    to a copy), and the stored contacts get created_at all the same."""
+    import copy
+
+    import segmenter
+
+    records = [{"email": f"k{i}@x.io", "name": "K", **({"created_at": dt.datetime(2021, 1, 1, tzinfo=UTC)}
+                                                        if created else {})} for i in range(1_500)]
+    before = copy.deepcopy(records)
+    with segmenter.connect(f"sqlite:///{tmp_path / 'same.db'}") as seg:
+        seg.add_contacts(records)
+        stored = seg.contacts([], limit=3)
+    assert records == before
+    assert all(c["created_at"] for c in stored)
