@@ -14,6 +14,7 @@ import pandas as pd
 from .fields import MAX_NAME_BYTES, RESERVED_NAMES, Catalogue, valid_field_name
 from .operators import BOOLEAN, DATETIME, NUMBER, TEXT
 from .values import (
+    ASCII_INVISIBLE_RE,
     UNSTORABLE_RE,
     OutOfRange,
     char_code,
@@ -213,7 +214,6 @@ class _Label:
 COLUMNS_FROM = 1_000  # records; from here a uniform list is first tried a column at a time (_check_columns)
 _STORED_KINDS: dict[str, set[type]] = {TEXT: {str, type(None)}, NUMBER: {float, int, type(None)},
                                         DATETIME: {dt.datetime, type(None)}, BOOLEAN: {bool, type(None)}}
-_ASCII_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")  # first_invisible's ASCII pass, over many emails at once
 
 
 def _check_columns(records: list, by_key: dict[str, str],
@@ -258,7 +258,7 @@ def _check_columns(records: list, by_key: dict[str, str],
                     return None  # required
                 emails = [e.strip().lower() for e in column]
                 joined = "".join(emails)
-                if not joined.isascii() or _ASCII_CONTROL_RE.search(joined) or \
+                if not joined.isascii() or ASCII_INVISIBLE_RE.search(joined) or \
                         not all(map(EMAIL_RE.match, emails)):
                     return None  # invisible characters and bad addresses are said record by record
                 if emails != column:
@@ -290,10 +290,12 @@ def check_uniform(records: list, catalogue: Catalogue) -> tuple[list[dict], dict
     return None if checked is None else (checked[0], checked[1], [])
 
 
-def check_records(records: list, catalogue: Catalogue) -> tuple[list[dict], dict[str, str], list[str]]:
+def check_records(records: list, catalogue: Catalogue, *,
+                  columns: bool = True) -> tuple[list[dict], dict[str, str], list[str]]:
     """Typed rows of the records, the custom fields they create, and every problem found. A row may be the very
-    dict given when nothing in it needed changing (the column path): copy before changing one."""
-    uniform = check_uniform(records, catalogue)
+    dict given when nothing in it needed changing (the column path): copy before changing one. ``columns=False``
+    skips the column path (for a caller whose ``check_uniform`` already said no)."""
+    uniform = check_uniform(records, catalogue) if columns else None
     if uniform is not None:
         return uniform
     by_key = key_index([f.name for f in catalogue])

@@ -482,7 +482,7 @@ class Segmenter(SegmentTools):
         # A big uniform write of plain values is checked by columns as it is; anything else first loses its missing
         # values (NaN, NaT, pd.NA: not given) and is checked record by record.
         checked, new_fields, problems = check_uniform(records, catalogue) or check_records(
-            [without_missing(r) for r in records], catalogue)
+            [without_missing(r) for r in records], catalogue, columns=False)
         if problems:
             raise ContactError(problems)
         if not checked:

@@ -213,20 +213,31 @@ def existing_ids(conn: Connection, catalogue: Catalogue, emails: list[str]) -> d
 
 
 def _insert(conn: Connection, table, keys: list[str], rows: list[dict]) -> list[int]:
-    """Insert rows (an absent key is NULL); their new ids in order. SQLite: one executemany without RETURNING
-    (SQLAlchemy would run one statement per row to keep RETURNING in order), then the ids above the old largest one:
-    we hold the write lock and AUTOINCREMENT hands out increasing ids, so those are exactly ours, in order."""
+    """Insert rows (an absent key is NULL); their new ids in order."""
     if conn.dialect.name != "sqlite":
         full = [{k: r.get(k) for k in keys} for r in rows]
         return [r[0] for r in conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), full)]
+    return _sqlite_insert(conn, table, keys, _driver_rows(conn, table, keys, rows))
+
+
+def _sqlite_insert(conn: Connection, table, keys: list[str], params: list[tuple]) -> list[int]:
+    """SQLite: one executemany of driver parameters without RETURNING (SQLAlchemy would run one statement per row to
+    keep RETURNING in order), then the ids above the old largest one: we hold the write lock and AUTOINCREMENT hands
+    out increasing ids, so those are exactly ours, in order."""
     before = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     quote = conn.dialect.identifier_preparer.quote
     conn.exec_driver_sql(f"INSERT INTO contacts ({', '.join(quote(k) for k in keys)}) "
-                         f"VALUES ({', '.join('?' for _ in keys)})", _driver_rows(conn, table, keys, rows))
+                         f"VALUES ({', '.join('?' for _ in keys)})", params)
     ids = [r[0] for r in conn.execute(select(table.c.id).where(table.c.id > before).order_by(table.c.id))]
-    if len(ids) != len(rows):  # pragma: no cover - only if another writer got past the IMMEDIATE lock
+    if len(ids) != len(params):  # pragma: no cover - only if another writer got past the IMMEDIATE lock
         raise SegmenterError("contacts changed while they were being inserted; nothing was written")
     return ids
+
+
+def _sqlite_update(conn: Connection, keys: list[str], params: list[tuple]) -> None:
+    """SQLite: one executemany of ``UPDATE … SET keys WHERE id = ?``, each parameter tuple ending with the id."""
+    quote = conn.dialect.identifier_preparer.quote
+    conn.exec_driver_sql(f"UPDATE contacts SET {', '.join(f'{quote(k)} = ?' for k in keys)} WHERE id = ?", params)
 
 
 def _processors(conn: Connection, table, keys: list[str]) -> list[tuple[int, Any]]:
@@ -256,7 +267,7 @@ def _driver_rows(conn: Connection, table, keys: list[str], rows: list[dict]) -> 
 
 def _write_columns(conn: Connection, table, records: list[dict], known: dict[str, int]) -> list[int] | None:
     """SQLite, the usual big write of distinct emails: every email new (one ``INSERT`` ``executemany``; an absent key
-    is NULL, as in ``_insert``; the new ids read back as ``_insert`` does), or every email known and the same keys in
+    is NULL, as in ``_insert``), or every email known and the same keys in
     the same order in every record (one ``UPDATE … WHERE id = ?`` ``executemany`` of every key but the email; an
     absent key must be left alone, so a mix goes to the general path). Bound a column at a time: no tuple per record
     built and taken apart again, no per-record bookkeeping. None when the records are otherwise: the general path
@@ -281,19 +292,12 @@ def _write_columns(conn: Connection, table, records: list[dict], known: dict[str
         return None  # some new and some known, or known records with different keys
     for j, process in _processors(conn, table, keys):
         columns[j] = list(map(process, columns[j]))
-    quote = conn.dialect.identifier_preparer.quote
     if not fresh:
         ids = list(map(known.__getitem__, emails))
         if keys:
-            conn.exec_driver_sql(f"UPDATE contacts SET {', '.join(f'{quote(k)} = ?' for k in keys)} WHERE id = ?",
-                                 list(zip(*columns, ids)))
+            _sqlite_update(conn, keys, list(zip(*columns, ids)))
         return ids
-    before = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-    conn.exec_driver_sql(f"INSERT INTO contacts ({', '.join(quote(k) for k in keys)}) "
-                         f"VALUES ({', '.join('?' for _ in keys)})", list(zip(*columns)))
-    ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM contacts WHERE id > ? ORDER BY id", (before,))]
-    if len(ids) != len(records):  # pragma: no cover - only if another writer got past the IMMEDIATE lock
-        raise SegmenterError("contacts changed while they were being inserted; nothing was written")
+    ids = _sqlite_insert(conn, table, keys, list(zip(*columns)))
     known.update(zip(emails, ids))
     return ids
 
@@ -314,9 +318,7 @@ def _update(conn: Connection, table, keys: list[str], rows: list[dict], ids: lis
         stmt = update(table).where(table.c.id == bindparam("_id"))
         conn.execute(stmt, [{**{k: r[k] for k in keys}, "_id": i} for r, i in zip(rows, ids)])
         return
-    quote = conn.dialect.identifier_preparer.quote
-    params = [(*values, i) for values, i in zip(_driver_rows(conn, table, keys, rows), ids)]
-    conn.exec_driver_sql(f"UPDATE contacts SET {', '.join(f'{quote(k)} = ?' for k in keys)} WHERE id = ?", params)
+    _sqlite_update(conn, keys, [(*values, i) for values, i in zip(_driver_rows(conn, table, keys, rows), ids)])
 
 
 COPY_FROM = 10_000  # records; from here a PostgreSQL upsert goes through COPY and one UPDATE and one INSERT

@@ -15,7 +15,7 @@ _INT_RE = re.compile(r"[+-]?\d+")
 _FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 UNSTORABLE_RE = re.compile("[\ud800-\udfff\x00]")  # what unstorable() refuses, in one pass
-_ASCII_INVISIBLE_RE = re.compile("[\x00-\x1f\x7f]")  # the Cc characters of ASCII (it has no Cf)
+ASCII_INVISIBLE_RE = re.compile("[\x00-\x1f\x7f]")  # the Cc characters of ASCII (it has no Cf)
 
 
 # ---- text every back end can hold ------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ def is_invisible(ch: str) -> bool:
 def first_invisible(text: str) -> str | None:
     """The first invisible character (``is_invisible``) of ``text``, or None; ASCII text in one regex pass."""
     if text.isascii():
-        found = _ASCII_INVISIBLE_RE.search(text)
+        found = ASCII_INVISIBLE_RE.search(text)
         return found.group() if found else None
     return next((c for c in text if is_invisible(c)), None)
 
